@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy 2 tables and the engine/session factory."""

@@ -1,0 +1,1 @@
+"""The aiohttp face of the service: routes, middlewares, TLS peer and proxy handling."""

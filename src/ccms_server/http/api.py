@@ -1,0 +1,72 @@
+"""CCMS JSON extensions under /ccms/v1/: release manifest, terms, account, acceptances."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from ..authn import Caller
+from ..bootstrap import Services
+from ..problems import ProblemError
+from ..wire import API_PREFIX, MEDIA_JSON, ProblemCode, TermsAcceptance
+from .est import basic_credentials, context
+from .middleware import EPOC
+from .peer import peer_certificate
+from .responses import json_response
+
+
+class ApiRoutes:
+    def __init__(self, services: Services, release_file: Path) -> None:
+        self._s = services
+        self._release_file = release_file
+
+    def add_to(self, app: web.Application) -> None:
+        app.router.add_get(API_PREFIX + "client-release", self.client_release)
+        app.router.add_get(API_PREFIX + "terms", self.terms)
+        app.router.add_get(API_PREFIX + "account", self.account)
+        app.router.add_post(API_PREFIX + "terms/acceptances", self.accept_terms)
+
+    async def client_release(self, request: web.Request) -> web.Response:
+        try:
+            body = await asyncio.to_thread(self._release_file.read_bytes)
+        except FileNotFoundError:
+            raise ProblemError(ProblemCode.NOT_FOUND, "no release manifest is published") from None
+        return json_response(body)
+
+    async def terms(self, request: web.Request) -> web.Response:
+        terms = await asyncio.to_thread(self._s.accounts.current_terms)
+        return json_response(terms.model_dump_json())
+
+    async def account(self, request: web.Request) -> web.Response:
+        caller = await self._caller(request)
+        info = await asyncio.to_thread(self._s.accounts.overview, caller)
+        return json_response(info.model_dump_json())
+
+    async def accept_terms(self, request: web.Request) -> web.Response:
+        if request.content_type != MEDIA_JSON:
+            raise ProblemError(ProblemCode.MEDIA_TYPE_UNSUPPORTED, f"send {MEDIA_JSON}")
+        try:
+            acceptance = TermsAcceptance.model_validate(json.loads(await request.read()))
+        except (ValueError, ValidationError):
+            raise ProblemError(
+                ProblemCode.REQUEST_INVALID, 'send {"version": ..., "sha256": ...}'
+            ) from None
+        caller = await self._caller(request)
+        await asyncio.to_thread(self._s.accounts.accept_terms, caller, acceptance, context(request))
+        return web.Response(status=204)
+
+    async def _caller(self, request: web.Request) -> Caller:
+        """Basic EPOC:PIN when an Authorization header is sent, else the TLS certificate."""
+        if "Authorization" in request.headers:
+            epoc, pin = basic_credentials(request)
+            caller = await asyncio.to_thread(self._s.authn.check_pin, epoc, pin, context(request))
+            caller.require_usable_pin()
+            return caller
+        der = peer_certificate(request, self._s.settings)
+        caller = await asyncio.to_thread(self._s.authn.check_certificate, der)
+        request[EPOC] = caller.epoc
+        return caller

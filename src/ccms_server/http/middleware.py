@@ -1,0 +1,81 @@
+"""Cross-cutting request handling: ids, access log, errors, maintenance, TLS, rate limits."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from aiohttp import web
+
+from ..problems import ProblemError
+from ..ratelimit import RateLimiter
+from ..settings import ServerSettings
+from ..wire import REQUEST_ID_HEADER, ProblemCode
+from .peer import client_address, from_trusted_proxy, is_tls
+from .responses import http_exception_problem, problem_response
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+access_log = logging.getLogger("ccms_server.access")
+error_log = logging.getLogger("ccms_server.errors")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+REQUEST_ID = web.RequestKey("request_id", str)
+CLIENT = web.RequestKey("client", str)
+EPOC = web.RequestKey("epoc", str)
+
+
+def _request_id(request: web.Request) -> str:
+    offered = request.headers.get(REQUEST_ID_HEADER, "")
+    return offered if _SAFE_ID.match(offered) else str(uuid.uuid4())
+
+
+def make_middlewares(
+    settings: ServerSettings, limiter: RateLimiter, maintenance_file: Path
+) -> list[Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]]:
+    @web.middleware
+    async def outermost(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        request_id = _request_id(request)
+        request[REQUEST_ID] = request_id
+        request[CLIENT] = client_address(request, settings)
+        try:
+            response = await handler(request)
+        except ProblemError as problem:
+            response = problem_response(problem, request_id)
+        except web.HTTPException as exc:
+            response = problem_response(http_exception_problem(exc), request_id)
+        except Exception:
+            error_log.exception("unexpected error rid=%s", request_id)
+            response = problem_response(ProblemError(ProblemCode.INTERNAL_ERROR), request_id)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        access_log.info(
+            'rid=%s client=%s "%s %s" %d %.1fms epoc=%s',
+            request_id, request[CLIENT], request.method, request.path, response.status,
+            (time.perf_counter() - started) * 1000, request.get(EPOC, "-"),
+        )
+        return response
+
+    @web.middleware
+    async def gatekeeper(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if maintenance_file.exists():
+            retry = maintenance_file.read_text().strip() or "300"
+            raise ProblemError(
+                ProblemCode.UNAVAILABLE, "the service is down for maintenance",
+                headers={"Retry-After": retry if retry.isdigit() else "300"},
+            )
+        if not is_tls(request) and not from_trusted_proxy(request, settings):
+            raise ProblemError(ProblemCode.TLS_REQUIRED)
+        wait = limiter.take(request[CLIENT])
+        if wait:
+            raise ProblemError(
+                ProblemCode.RATE_LIMITED, f"try again in {wait} seconds",
+                headers={"Retry-After": str(wait)},
+            )
+        return await handler(request)
+
+    return [outermost, gatekeeper]

@@ -1,0 +1,106 @@
+"""Signed client-release manifests (Ed25519 over canonical JSON): make, sign, check, publish."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from pydantic import ValidationError
+
+from .files import write_atomic
+from .keys import load_key, save_key
+from .wire import ReleaseManifest, ReleaseSigned, canonical_json
+
+
+class ReleaseError(Exception):
+    """A manifest that cannot be signed, verified or published."""
+
+
+def key_id(public_key: ed25519.Ed25519PublicKey) -> str:
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return "release-" + hashlib.sha256(raw).hexdigest()[:12]
+
+
+def public_key_record(public_key: ed25519.Ed25519PublicKey) -> dict[str, str]:
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return {"keyid": key_id(public_key), "public_key": base64.b64encode(raw).decode()}
+
+
+def create_signing_key(
+    key_path: Path, public_path: Path, passphrase: bytes | None
+) -> dict[str, str]:
+    key = ed25519.Ed25519PrivateKey.generate()
+    save_key(key_path, key, passphrase)
+    record = public_key_record(key.public_key())
+    write_atomic(public_path, (json.dumps({"keys": [record]}, indent=2) + "\n").encode(), 0o644)
+    return record
+
+
+def load_signing_key(path: Path, passphrase: bytes | None) -> ed25519.Ed25519PrivateKey:
+    key = load_key(path, passphrase)
+    if not isinstance(key, ed25519.Ed25519PrivateKey):
+        raise ReleaseError(f"{path} is not an Ed25519 release key")
+    return key
+
+
+def sign(signed: dict[str, Any], key: ed25519.Ed25519PrivateKey) -> dict[str, Any]:
+    """The envelope `{"signed": ..., "signatures": [...]}` for a validated body."""
+    try:
+        ReleaseSigned.model_validate(signed)
+    except ValidationError as exc:
+        raise ReleaseError(f"the manifest body is not valid: {exc}") from None
+    sig = base64.b64encode(key.sign(canonical_json(signed))).decode()
+    return {"signed": signed, "signatures": [{"keyid": key_id(key.public_key()), "sig": sig}]}
+
+
+def verify(envelope: dict[str, Any], trusted: dict[str, ed25519.Ed25519PublicKey]) -> ReleaseSigned:
+    """The body, if at least one signature by a trusted key verifies; else ReleaseError."""
+    try:
+        manifest = ReleaseManifest.model_validate(envelope)
+        body = manifest.body()
+    except ValidationError as exc:
+        raise ReleaseError(f"not a release manifest: {exc.error_count()} problem(s)") from None
+    message = canonical_json(manifest.signed)
+    for signature in manifest.signatures:
+        key = trusted.get(signature.keyid)
+        if key is None:
+            continue
+        try:
+            key.verify(base64.b64decode(signature.sig), message)
+        except (InvalidSignature, ValueError):
+            continue
+        return body
+    raise ReleaseError("no signature by a trusted release key verifies")
+
+
+def trusted_keys(public_path: Path) -> dict[str, ed25519.Ed25519PublicKey]:
+    records = json.loads(public_path.read_text())["keys"]
+    return {
+        r["keyid"]: ed25519.Ed25519PublicKey.from_public_bytes(base64.b64decode(r["public_key"]))
+        for r in records
+    }
+
+
+def publish(envelope: dict[str, Any], target: Path, public_path: Path) -> ReleaseSigned:
+    """Verify against DATA_DIR's release keys, refuse a serial rollback, write atomically."""
+    body = verify(envelope, trusted_keys(public_path))
+    if target.exists():
+        current = ReleaseManifest.model_validate_json(target.read_bytes()).body()
+        if body.serial <= current.serial:
+            raise ReleaseError(
+                f"serial {body.serial} is not above the published serial {current.serial}"
+            )
+    write_atomic(target, (json.dumps(envelope, indent=2) + "\n").encode(), 0o644)
+    return body
+
+
+def next_serial(target: Path) -> int:
+    if not target.exists():
+        return 1
+    return ReleaseManifest.model_validate_json(target.read_bytes()).body().serial + 1

@@ -1,0 +1,121 @@
+"""Running the service: in the foreground for `serve`, or on a background thread in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from .bootstrap import Services
+from .http.app import make_app, make_tls_context
+
+WORKER_THREADS = 16
+
+
+@dataclass(frozen=True)
+class Listening:
+    host: str
+    port: int
+    tls: bool
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+
+async def _start(services: Services, host: str, port: int, tls: bool) -> tuple[web.AppRunner, Listening]:
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="ccms"))
+    runner = web.AppRunner(make_app(services), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(
+        runner, host, port, ssl_context=make_tls_context(services) if tls else None,
+        backlog=256,
+    )
+    await site.start()
+    bound = runner.addresses[0]
+    return runner, Listening(host, int(bound[1]), tls)
+
+
+def run_forever(
+    services: Services, host: str, port: int, tls: bool, on_listening: Callable[[Listening], None]
+) -> None:
+    """Serve until SIGINT or SIGTERM, calling `on_listening` once the socket is bound."""
+
+    async def main() -> None:
+        runner, listening = await _start(services, host, port, tls)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        on_listening(listening)
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(main())
+
+
+class ServerThread:
+    """The server on its own event loop thread: for tests, benchmarks and the demo."""
+
+    def __init__(self, services: Services, host: str = "127.0.0.1", port: int = 0,
+                 tls: bool = True) -> None:
+        self.services = services
+        self._args = (host, port, tls)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="ccms-server", daemon=True)
+        self._ready = threading.Event()
+        self._runner: web.AppRunner | None = None
+        self._error: BaseException | None = None
+        self.listening: Listening | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.listening is not None, "server not started"
+        return self.listening.url
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._runner, self.listening = self._loop.run_until_complete(
+                _start(self.services, *self._args)
+            )
+        except BaseException as exc:  # reported to the starting thread
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        self._loop.run_forever()
+        if self._runner is not None:
+            self._loop.run_until_complete(self._runner.cleanup())
+        self._loop.run_until_complete(self._loop.shutdown_default_executor())
+        self._loop.close()
+
+    def start(self) -> ServerThread:
+        self._thread.start()
+        self._ready.wait(30)
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(30)
+        with contextlib.suppress(Exception):
+            self.services.sessions.kw["bind"].dispose()
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

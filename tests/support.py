@@ -1,0 +1,201 @@
+"""Shared test helpers: a real server on loopback, CSRs, EST body parsing."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import pkcs7
+from cryptography.x509.oid import NameOID
+
+from ccms_server.admin import Admin
+from ccms_server.bootstrap import Services, build_services
+from ccms_server.logsetup import configure_logging
+from ccms_server.server import ServerThread
+from ccms_server.settings import ServerSettings, load_settings
+
+EST = "/.well-known/est/"
+API = "/ccms/v1/"
+FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 8192, "argon2_parallelism": 1}
+_epocs = itertools.count(5_000_001)
+
+RsaOrEcKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+
+def rsa_key(bits: int = 2048) -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+def csr_der(key: RsaOrEcKey, subject: x509.Name | None = None) -> bytes:
+    name = subject or x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ignored")])
+    csr = x509.CertificateSigningRequestBuilder().subject_name(name).sign(key, hashes.SHA256())
+    return csr.public_bytes(serialization.Encoding.DER)
+
+
+def csr_body(key: RsaOrEcKey, subject: x509.Name | None = None) -> bytes:
+    return base64.encodebytes(csr_der(key, subject))
+
+
+def certs_from_body(body: bytes) -> list[x509.Certificate]:
+    return pkcs7.load_der_pkcs7_certificates(base64.b64decode(b"".join(body.split())))
+
+
+def pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def key_pem(key: RsaOrEcKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+@dataclass
+class Identity:
+    """A client certificate and its key, written out for `requests`' `cert=`."""
+
+    key: RsaOrEcKey
+    cert: x509.Certificate
+    folder: Path
+
+    @property
+    def files(self) -> tuple[str, str]:
+        cert_file = self.folder / f"{self.cert.serial_number:x}.crt"
+        key_file = self.folder / f"{self.cert.serial_number:x}.key"
+        cert_file.write_bytes(pem(self.cert))
+        key_file.write_bytes(key_pem(self.key))
+        key_file.chmod(0o600)
+        return str(cert_file), str(key_file)
+
+
+@dataclass
+class Harness:
+    """One reference server over real TLS on 127.0.0.1, with its own data folder."""
+
+    data_dir: Path
+    settings: ServerSettings
+    services: Services
+    thread: ServerThread
+    _work: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._work = self.data_dir / "client-files"
+        self._work.mkdir(exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        return self.thread.url
+
+    @property
+    def trust_anchor(self) -> Path:
+        return self.services.paths.trust_anchor
+
+    @property
+    def log_file(self) -> Path:
+        return self.settings.effective_log_file
+
+    @property
+    def admin(self) -> Admin:
+        return Admin(self.services.sessions, self.settings, self.services.hasher)
+
+    def http(self, cert: Identity | None = None) -> requests.Session:
+        session = requests.Session()
+        session.trust_env = False  # REQUESTS_CA_BUNDLE would silently replace `verify`
+        session.verify = str(self.trust_anchor)
+        if cert is not None:
+            session.cert = cert.files
+        return session
+
+    def add_account(self, name: str = "Dr Test Person", accept_terms: bool = True) -> str:
+        epoc = str(next(_epocs))
+        self.admin.add_account(epoc, name, "Test Practice", "GP")
+        if accept_terms:
+            self.accept_terms_directly(epoc)
+        return epoc
+
+    def accept_terms_directly(self, epoc: str) -> None:
+        from sqlalchemy import select
+
+        from ccms_server.db.models import Account, Terms
+
+        with self.services.sessions.begin() as session:
+            account = session.scalars(select(Account).where(Account.epoc == epoc)).one()
+            current = session.scalars(select(Terms).order_by(Terms.id.desc())).first()
+            account.terms_accepted_version = current.version if current else None
+
+    def issue_pin(self, epoc: str) -> str:
+        return self.admin.issue_pin(epoc)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        with self.http() as session:
+            return session.get(self.url + path, timeout=30, **kwargs)
+
+    def enroll(self, epoc: str, pin: str, key: RsaOrEcKey | None = None) -> requests.Response:
+        key = key or rsa_key()
+        with self.http() as session:
+            return session.post(
+                self.url + EST + "simpleenroll",
+                data=csr_body(key),
+                auth=(epoc, pin),
+                headers={"Content-Type": "application/pkcs10"},
+                timeout=30,
+            )
+
+    def new_identity(self, epoc: str | None = None) -> Identity:
+        """An account with terms accepted and a certificate issued through simpleenroll."""
+        epoc = epoc or self.add_account()
+        key = rsa_key()
+        response = self.enroll(epoc, self.issue_pin(epoc), key)
+        assert response.status_code == 200, response.text
+        return Identity(key, certs_from_body(response.content)[0], self._work)
+
+    def reenroll(
+        self, identity: Identity, key: RsaOrEcKey | None = None, subject: x509.Name | None = None
+    ) -> requests.Response:
+        key = key or rsa_key()
+        with self.http(identity) as session:
+            return session.post(
+                self.url + EST + "simplereenroll",
+                data=csr_body(key, subject or identity.cert.subject),
+                headers={"Content-Type": "application/pkcs10"},
+                timeout=30,
+            )
+
+
+def make_template(folder: Path) -> Path:
+    """An initialised data folder (fast EC keys) that tests copy instead of re-creating."""
+    from importlib import resources
+
+    from ccms_server import release
+    from ccms_server.bootstrap import make_hasher
+    from ccms_server.ca import CaPaths, init_ca
+    from ccms_server.db.engine import make_sessions
+
+    paths = init_ca(folder, ["localhost", "127.0.0.1"], None, "ec-p256", "CCMS Test")
+    release.create_signing_key(paths.release_key, paths.release_public_key, None)
+    settings = load_settings(folder, **FAST_ARGON2)
+    admin = Admin(make_sessions(settings.effective_database_url), settings, make_hasher(settings))
+    text = resources.files("ccms_server").joinpath("resources/terms.md").read_text()
+    admin.publish_terms("1", "Acceptable Use Policy", text)
+    assert CaPaths(folder).is_initialised()
+    return folder
+
+
+def start_harness(template: Path, folder: Path, tls: bool = True, **overrides: Any) -> Harness:
+    shutil.copytree(template, folder)
+    values = {**FAST_ARGON2, "rate_limit_per_minute": 0, **overrides}
+    settings = load_settings(folder, **values)
+    configure_logging(settings.effective_log_file)
+    services = build_services(settings)
+    thread = ServerThread(services, tls=tls).start()
+    return Harness(folder, settings, services, thread)
