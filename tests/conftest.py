@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from support import Harness, make_template, start_harness
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -31,9 +32,7 @@ def template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def server_factory(
-    template_dir: Path, tmp_path: Path
-) -> Iterator[Callable[..., Harness]]:
+def server_factory(template_dir: Path, tmp_path: Path) -> Iterator[Callable[..., Harness]]:
     started: list[Harness] = []
 
     def start(**overrides: Any) -> Harness:

@@ -133,6 +133,26 @@ class Harness:
             current = session.scalars(select(Terms).order_by(Terms.id.desc())).first()
             account.terms_accepted_version = current.version if current else None
 
+    def db_snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of every table, to prove that a refused request changed nothing."""
+        from sqlalchemy import select
+
+        from ccms_server.db.models import Base
+
+        with self.services.sessions() as session:
+            return {
+                name: [tuple(row) for row in session.execute(select(table)).all()]
+                for name, table in Base.metadata.tables.items()
+            }
+
+    def account_row(self, epoc: str) -> Any:
+        from sqlalchemy import select
+
+        from ccms_server.db.models import Account
+
+        with self.services.sessions() as session:
+            return session.scalars(select(Account).where(Account.epoc == epoc)).one()
+
     def issue_pin(self, epoc: str) -> str:
         return self.admin.issue_pin(epoc)
 

@@ -31,8 +31,9 @@ class Accounts:
             account = session.get_one(Account, caller.account_id)
             pin = session.scalars(
                 select(Pin)
-                .where(Pin.account_id == account.id, Pin.superseded_at.is_(None),
-                       Pin.used_at.is_(None))
+                .where(
+                    Pin.account_id == account.id, Pin.superseded_at.is_(None), Pin.used_at.is_(None)
+                )
                 .order_by(Pin.id.desc())
             ).first()
             certs = session.scalars(
@@ -49,8 +50,10 @@ class Accounts:
                 pin=PinInfo(issued_at=pin.issued_at, expires_at=pin.expires_at) if pin else None,
                 certificates=[
                     CertificateSummary(
-                        serial=c.serial, not_before=c.not_before, not_after=c.not_after,
-                        status=c.status(now),  # type: ignore[arg-type]
+                        serial=c.serial,
+                        not_before=c.not_before,
+                        not_after=c.not_after,
+                        status=c.status(now),
                     )
                     for c in certs
                 ],
@@ -81,7 +84,16 @@ class Accounts:
                 )
             account = session.get_one(Account, caller.account_id)
             account.terms_accepted_version = terms.version
-            session.add(TermsAcceptanceRecord(account_id=account.id, terms_id=terms.id,
-                                              request_id=ctx.request_id))
-            audit.record(session, f"epoc:{caller.epoc}", "terms.accepted", caller.epoc,
-                         {"version": terms.version}, ctx.request_id)
+            session.add(
+                TermsAcceptanceRecord(
+                    account_id=account.id, terms_id=terms.id, request_id=ctx.request_id
+                )
+            )
+            audit.record(
+                session,
+                f"epoc:{caller.epoc}",
+                "terms.accepted",
+                caller.epoc,
+                {"version": terms.version},
+                ctx.request_id,
+            )

@@ -50,11 +50,22 @@ class Admin:
         with self._sessions.begin() as session:
             if session.scalar(select(Account.id).where(Account.epoc == epoc)) is not None:
                 raise AdminError(f"an account with EPOC {epoc} already exists")
-            session.add(Account(epoc=epoc, display_name=name.strip(),
-                                organisation=organisation.strip(), role=role.strip(),
-                                failed_attempts=0))
-            audit.record(session, self.actor, "account.added", epoc,
-                         {"name": name, "organisation": organisation, "role": role})
+            session.add(
+                Account(
+                    epoc=epoc,
+                    display_name=name.strip(),
+                    organisation=organisation.strip(),
+                    role=role.strip(),
+                    failed_attempts=0,
+                )
+            )
+            audit.record(
+                session,
+                self.actor,
+                "account.added",
+                epoc,
+                {"name": name, "organisation": organisation, "role": role},
+            )
 
     def issue_pin(self, epoc: str, validity_days: int | None = None) -> str:
         """A new PIN for EPOC; every older PIN stops working. Returned once, never stored."""
@@ -69,8 +80,14 @@ class Admin:
                 .where(Pin.account_id == account.id, Pin.superseded_at.is_(None))
                 .values(superseded_at=now)
             )
-            session.add(Pin(account_id=account.id, hash=hashed, issued_at=now,
-                            expires_at=now + timedelta(days=days)))
+            session.add(
+                Pin(
+                    account_id=account.id,
+                    hash=hashed,
+                    issued_at=now,
+                    expires_at=now + timedelta(days=days),
+                )
+            )
             audit.record(session, self.actor, "pin.issued", epoc, {"valid_days": days})
         return pin
 
@@ -96,8 +113,13 @@ class Admin:
             if status:
                 query = query.where(EnrollmentRequest.status == status)
             return [
-                {"id": r.id, "epoc": r.account.epoc, "status": r.status,
-                 "created_at": r.created_at.isoformat(), "key_sha256": r.spki_sha256}
+                {
+                    "id": r.id,
+                    "epoc": r.account.epoc,
+                    "status": r.status,
+                    "created_at": r.created_at.isoformat(),
+                    "key_sha256": r.spki_sha256,
+                }
                 for r in session.scalars(query)
             ]
 
@@ -121,15 +143,23 @@ class Admin:
                 query = query.where(Account.epoc == epoc)
             rows = session.execute(query.order_by(IssuedCertificate.id)).all()
             return [
-                {"serial": c.serial, "epoc": e, "subject": c.subject, "status": c.status(now),
-                 "not_after": c.not_after.isoformat(), "via": c.via}
+                {
+                    "serial": c.serial,
+                    "epoc": e,
+                    "subject": c.subject,
+                    "status": c.status(now),
+                    "not_after": c.not_after.isoformat(),
+                    "via": c.via,
+                }
                 for c, e in rows
             ]
 
     def revoke(self, serial: str, reason: str) -> None:
         serial = serial.lower().replace(":", "").lstrip("0") or "0"
         with self._sessions.begin() as session:
-            cert = session.scalar(select(IssuedCertificate).where(IssuedCertificate.serial == serial))
+            cert = session.scalar(
+                select(IssuedCertificate).where(IssuedCertificate.serial == serial)
+            )
             if cert is None:
                 raise AdminError(f"no certificate with serial {serial}")
             if cert.revoked_at is not None:

@@ -79,27 +79,29 @@ class Authenticator:
     def check_pin(self, epoc: str, pin: str, ctx: RequestContext) -> Caller:
         """Identify EPOC + PIN; a PIN that is genuine but not usable comes back as an outcome."""
         limit = self._settings.max_failed_pins
-        candidates: list[_Candidate] | None = None
+        candidates: list[_Candidate] = []
+        reservation: int | None = None
         with self._sessions.begin() as session:
             account = session.scalar(select(Account).where(Account.epoc == epoc))
             if account is not None and account.locked_at is None:
-                reserved = session.execute(
+                reservation = session.scalar(
                     update(Account)
                     .where(Account.id == account.id, Account.locked_at.is_(None))
                     .where(Account.failed_attempts < limit)
                     .values(failed_attempts=Account.failed_attempts + 1)
+                    .returning(Account.failed_attempts)
                 )
-                candidates = self._candidates(session, account.id) if reserved.rowcount else None
+                if reservation is not None:
+                    candidates = self._candidates(session, account.id)
             account_id = account.id if account else None
-            locked = account is not None and account.locked_at is not None
         if account_id is None:
             self._hasher.burn(pin)
             raise ProblemError(ProblemCode.AUTH_INVALID)
-        if locked or candidates is None:
+        if reservation is None:
             raise ProblemError(ProblemCode.ACCOUNT_LOCKED)
 
         match = next((c for c in candidates if self._hasher.verify(c.hash, pin)), None)
-        return self._settle(account_id, epoc, match, ctx)
+        return self._settle(account_id, epoc, match, reservation, ctx)
 
     def _candidates(self, session: Session, account_id: int) -> list[_Candidate]:
         pins = session.scalars(
@@ -109,31 +111,44 @@ class Authenticator:
             .limit(1 + self._settings.superseded_pins_checked)
         ).all()
         return [
-            _Candidate(p.id, p.hash, p.superseded_at is not None, p.used_at is not None,
-                       p.expires_at)
+            _Candidate(
+                p.id, p.hash, p.superseded_at is not None, p.used_at is not None, p.expires_at
+            )
             for p in pins
         ]
 
     def _settle(
-        self, account_id: int, epoc: str, match: _Candidate | None, ctx: RequestContext
+        self,
+        account_id: int,
+        epoc: str,
+        match: _Candidate | None,
+        reservation: int,
+        ctx: RequestContext,
     ) -> Caller:
+        """Record the outcome; `reservation` is this attempt's place in the failure count."""
         limit = self._settings.max_failed_pins
         now = utcnow()
         problem: ProblemError | None = None
         with self._sessions.begin() as session:
             account = session.get_one(Account, account_id)
             if match is None:
-                if account.failed_attempts >= limit:
+                if reservation >= limit:
                     account.locked_at = now
                     outcome = "locked"
-                    audit.record(session, f"epoc:{epoc}", "account.locked", epoc,
-                                 {"failed_attempts": account.failed_attempts}, ctx.request_id)
+                    audit.record(
+                        session,
+                        f"epoc:{epoc}",
+                        "account.locked",
+                        epoc,
+                        {"failed_attempts": account.failed_attempts},
+                        ctx.request_id,
+                    )
                     problem = ProblemError(ProblemCode.ACCOUNT_LOCKED)
                 else:
                     outcome = "wrong-pin"
                     problem = ProblemError(
                         ProblemCode.AUTH_INVALID,
-                        extra={"attempts_remaining": limit - account.failed_attempts},
+                        extra={"attempts_remaining": limit - reservation},
                     )
                 pin_outcome = PinOutcome.OK
             else:
@@ -150,8 +165,14 @@ class Authenticator:
                 else:  # a genuine PIN is not a guess: give the reservation back
                     account.failed_attempts = max(account.failed_attempts - 1, 0)
                 outcome = pin_outcome.value
-            session.add(AuthAttempt(account_id=account_id, outcome=outcome, remote=ctx.remote,
-                                    request_id=ctx.request_id))
+            session.add(
+                AuthAttempt(
+                    account_id=account_id,
+                    outcome=outcome,
+                    remote=ctx.remote,
+                    request_id=ctx.request_id,
+                )
+            )
         if problem is not None:
             raise problem
         assert match is not None

@@ -189,13 +189,21 @@ def init_ca(
     private_dir(paths.private)
     root_key = generate_key(key_type)
     root = _ca_cert(
-        _org_name(f"{organisation} Root CA", organisation), root_key, None, root_key,
-        ROOT_VALIDITY, 1,
+        _org_name(f"{organisation} Root CA", organisation),
+        root_key,
+        None,
+        root_key,
+        ROOT_VALIDITY,
+        1,
     )
     issuing_key = generate_key(key_type)
     issuing = _ca_cert(
-        _org_name(f"{organisation} Client Issuing CA", organisation), issuing_key, root,
-        root_key, ISSUING_VALIDITY, 0,
+        _org_name(f"{organisation} Client Issuing CA", organisation),
+        issuing_key,
+        root,
+        root_key,
+        ISSUING_VALIDITY,
+        0,
     )
     save_key(paths.root_key, root_key, passphrase)
     save_key(paths.issuing_key, issuing_key, passphrase)

@@ -55,13 +55,13 @@ def cmd_init(args: argparse.Namespace) -> None:
     if args.database_url:
         config["database_url"] = args.database_url
     settings = _settings(args, **config)
-    paths = init_ca(data_dir, settings.hostnames, passphrase_of(settings), args.key_type,
-                    args.organisation)
+    paths = init_ca(
+        data_dir, settings.hostnames, passphrase_of(settings), args.key_type, args.organisation
+    )
     config_file = data_dir / CONFIG_FILE_NAME
     if not config_file.exists():
         write_atomic(config_file, tomli_w.dumps(config).encode(), 0o600)
-    release.create_signing_key(paths.release_key, paths.release_public_key,
-                               passphrase_of(settings))
+    release.create_signing_key(paths.release_key, paths.release_public_key, passphrase_of(settings))
     admin = _admin(settings)
     text = resources.files("ccms_server").joinpath("resources/terms.md").read_text()
     admin.publish_terms("1", "Acceptable Use Policy", text)
@@ -73,12 +73,18 @@ def cmd_serve(args: argparse.Namespace) -> None:
     settings = _settings(args)
     if args.plain_http and not settings.trusted_proxies:
         raise CliError("--plain-http needs trusted_proxies in the configuration")
-    _serve(settings, args.host, args.port, not args.plain_http,
-           lambda listening: print(f"listening on {listening.url}", flush=True))
+    _serve(
+        settings,
+        args.host,
+        args.port,
+        not args.plain_http,
+        lambda listening: print(f"listening on {listening.url}", flush=True),
+    )
 
 
-def _serve(settings: ServerSettings, host: str, port: int, tls: bool,
-           on_listening: Callable[[Any], None]) -> None:
+def _serve(
+    settings: ServerSettings, host: str, port: int, tls: bool, on_listening: Callable[[Any], None]
+) -> None:
     from .server import run_forever
 
     configure_logging(settings.effective_log_file)
@@ -159,8 +165,9 @@ def _client_version() -> str:
 def cmd_release_sign(args: argparse.Namespace) -> None:
     settings = _settings(args)
     paths = CaPaths(settings.data_dir)
-    key = release.load_signing_key(Path(args.key) if args.key else paths.release_key,
-                                   passphrase_of(settings))
+    key = release.load_signing_key(
+        Path(args.key) if args.key else paths.release_key, passphrase_of(settings)
+    )
     now = datetime.now(UTC).replace(microsecond=0)
     signed = {
         "schema": 1,
@@ -211,12 +218,17 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def _data_dir(parser: argparse.ArgumentParser, passphrase: bool = False) -> None:
-    parser.add_argument("--data-dir", required="CCMS_DATA_DIR" not in os.environ,
-                        default=os.environ.get("CCMS_DATA_DIR"),
-                        help="the server's data folder (or CCMS_DATA_DIR)")
+    parser.add_argument(
+        "--data-dir",
+        required="CCMS_DATA_DIR" not in os.environ,
+        default=os.environ.get("CCMS_DATA_DIR"),
+        help="the server's data folder (or CCMS_DATA_DIR)",
+    )
     if passphrase:
-        parser.add_argument("--passphrase-file",
-                            help="file holding the private-key passphrase (or CCMS_KEY_PASSPHRASE)")
+        parser.add_argument(
+            "--passphrase-file",
+            help="file holding the private-key passphrase (or CCMS_KEY_PASSPHRASE)",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -226,8 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init", help="create the CA, TLS identity, database and release key")
     _data_dir(p, passphrase=True)
     p.add_argument("--hostname", action="append", default=[], help="extra TLS host name")
-    p.add_argument("--key-type", default="rsa3072",
-                   choices=["rsa2048", "rsa3072", "rsa4096", "ec-p256", "ec-p384"])
+    p.add_argument(
+        "--key-type",
+        default="rsa3072",
+        choices=["rsa2048", "rsa3072", "rsa4096", "ec-p256", "ec-p384"],
+    )
     p.add_argument("--organisation", default="CCMS Reference")
     p.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite in the data folder)")
     p.set_defaults(func=cmd_init)
@@ -236,8 +251,11 @@ def build_parser() -> argparse.ArgumentParser:
     _data_dir(p, passphrase=True)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8443, help="0 picks a free port")
-    p.add_argument("--plain-http", action="store_true",
-                   help="behind a TLS-terminating proxy: plain HTTP, trusted proxies only")
+    p.add_argument(
+        "--plain-http",
+        action="store_true",
+        help="behind a TLS-terminating proxy: plain HTTP, trusted proxies only",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="init + demo account + PIN + serve, print one JSON line")
@@ -247,7 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     tls = sub.add_parser("tls", help="the server's TLS certificate").add_subparsers(
-        dest="action", required=True)
+        dest="action", required=True
+    )
     p = tls.add_parser("issue", help="re-issue the TLS certificate (e.g. new host names)")
     _data_dir(p, passphrase=True)
     p.add_argument("--hostname", action="append", default=[])
@@ -260,7 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_maintenance)
 
     account = sub.add_parser("account", help="practitioner accounts").add_subparsers(
-        dest="action", required=True)
+        dest="action", required=True
+    )
     p = account.add_parser("add")
     _data_dir(p)
     p.add_argument("--epoc", required=True)
@@ -281,7 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_pin_issue)
 
     terms = sub.add_parser("terms", help="terms of use").add_subparsers(
-        dest="action", required=True)
+        dest="action", required=True
+    )
     p = terms.add_parser("publish")
     _data_dir(p)
     p.add_argument("--version", required=True)
@@ -290,7 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_terms_publish)
 
     rel = sub.add_parser("release", help="signed client-release manifest").add_subparsers(
-        dest="action", required=True)
+        dest="action", required=True
+    )
     p = rel.add_parser("sign", help="sign a manifest with the release key")
     _data_dir(p, passphrase=True)
     p.add_argument("--key", help="Ed25519 key PEM (default: the data folder's release key)")
@@ -301,8 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--serial", type=int, help="default: one above the published serial")
     p.add_argument("--expires-days", type=int, default=30)
     p.add_argument("--notes", default="")
-    p.add_argument("--artifact", action="append", default=[],
-                   help="platform,kind,url,sha256,size (repeatable)")
+    p.add_argument(
+        "--artifact", action="append", default=[], help="platform,kind,url,sha256,size (repeatable)"
+    )
     p.add_argument("--out", help="write here instead of standard output")
     p.set_defaults(func=cmd_release_sign)
     p = rel.add_parser("publish", help="verify and serve a signed manifest")
@@ -311,7 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_release_publish)
 
     req = sub.add_parser("requests", help="enrolments waiting for approval").add_subparsers(
-        dest="action", required=True)
+        dest="action", required=True
+    )
     p = req.add_parser("list")
     _data_dir(p)
     p.add_argument("--status", choices=["pending", "approved", "issued"])
@@ -322,7 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_requests_approve)
 
     certs = sub.add_parser("certs", help="issued certificates").add_subparsers(
-        dest="action", required=True)
+        dest="action", required=True
+    )
     p = certs.add_parser("list")
     _data_dir(p)
     p.add_argument("--epoc")

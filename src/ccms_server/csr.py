@@ -54,7 +54,9 @@ def check_csr(der: bytes, min_rsa_bits: int) -> CheckedCsr:
     except (ValueError, TypeError):
         raise ProblemError(ProblemCode.CSR_INVALID, "the CSR cannot be parsed") from None
     except Exception:  # unsupported algorithms surface as UnsupportedAlgorithm
-        raise ProblemError(ProblemCode.CSR_INVALID, "the CSR uses an unsupported algorithm") from None
+        raise ProblemError(
+            ProblemCode.CSR_INVALID, "the CSR uses an unsupported algorithm"
+        ) from None
     if not signature_ok:
         raise ProblemError(ProblemCode.CSR_INVALID, "the CSR signature does not verify")
     if isinstance(public_key, rsa.RSAPublicKey):

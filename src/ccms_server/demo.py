@@ -62,12 +62,17 @@ def publish_demo_release(paths: CaPaths, latest: str, minimum: str) -> None:
 
     now = datetime.now(UTC).replace(microsecond=0)
     signed = {
-        "schema": 1, "product": "ecmt", "channel": "stable",
+        "schema": 1,
+        "product": "ecmt",
+        "channel": "stable",
         "serial": release.next_serial(paths.data_dir / "release.json"),
-        "issued": now.isoformat(), "expires": (now + timedelta(days=30)).isoformat(),
-        "latest_version": latest, "minimum_version": minimum,
+        "issued": now.isoformat(),
+        "expires": (now + timedelta(days=30)).isoformat(),
+        "latest_version": latest,
+        "minimum_version": minimum,
         "install_page": "https://www.eps.nds.scot.nhs.uk/CCMS/install.html",
-        "release_notes": "Demo release manifest.", "artifacts": [],
+        "release_notes": "Demo release manifest.",
+        "artifacts": [],
     }
     envelope = release.sign(signed, release.load_signing_key(paths.release_key, None))
     release.publish(envelope, paths.data_dir / "release.json", paths.release_public_key)

@@ -110,13 +110,21 @@ class Enrollment:
             )
             if request is None:
                 request = EnrollmentRequest(
-                    account_id=caller.account_id, spki_sha256=csr.spki_sha256,
-                    status="pending", request_id=ctx.request_id,
+                    account_id=caller.account_id,
+                    spki_sha256=csr.spki_sha256,
+                    status="pending",
+                    request_id=ctx.request_id,
                 )
                 session.add(request)
                 session.flush()
-                audit.record(session, f"epoc:{caller.epoc}", "request.pending", caller.epoc,
-                             {"request": request.id}, ctx.request_id)
+                audit.record(
+                    session,
+                    f"epoc:{caller.epoc}",
+                    "request.pending",
+                    caller.epoc,
+                    {"request": request.id},
+                    ctx.request_id,
+                )
             elif request.status == "issued":  # issued long ago: a new approval is needed
                 request.status, request.decided_at, request.decided_by = "pending", None, None
             if request.status != "approved":
@@ -137,8 +145,9 @@ class Enrollment:
             if caller.pin_id is not None and via == "enroll":
                 consumed = session.execute(
                     update(Pin)
-                    .where(Pin.id == caller.pin_id, Pin.used_at.is_(None),
-                           Pin.superseded_at.is_(None))
+                    .where(
+                        Pin.id == caller.pin_id, Pin.used_at.is_(None), Pin.superseded_at.is_(None)
+                    )
                     .values(used_at=now)
                 )
                 if consumed.rowcount != 1:  # type: ignore[attr-defined]
@@ -160,13 +169,18 @@ class Enrollment:
             session.flush()
             session.execute(
                 update(EnrollmentRequest)
-                .where(EnrollmentRequest.account_id == caller.account_id,
-                       EnrollmentRequest.spki_sha256 == csr.spki_sha256)
+                .where(
+                    EnrollmentRequest.account_id == caller.account_id,
+                    EnrollmentRequest.spki_sha256 == csr.spki_sha256,
+                )
                 .values(status="issued", certificate_id=row.id)
             )
             renewed = caller.certificate
             audit.record(
-                session, f"epoc:{caller.epoc}", "certificate.issued", row.serial,
+                session,
+                f"epoc:{caller.epoc}",
+                "certificate.issued",
+                row.serial,
                 {"via": via, "renewed": format(renewed.serial_number, "x") if renewed else None},
                 ctx.request_id,
             )

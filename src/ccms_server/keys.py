@@ -26,7 +26,7 @@ def generate_key(key_type: KeyType) -> SigningKey:
     return ec.generate_private_key(curve)
 
 
-def signature_hash(key: SigningKey) -> hashes.HashAlgorithm:
+def signature_hash(key: SigningKey) -> hashes.SHA256 | hashes.SHA384:
     """SHA-384 for P-384 keys, SHA-256 otherwise."""
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size >= 384:
         return hashes.SHA384()
@@ -56,7 +56,9 @@ def load_key(path: Path, passphrase: bytes | None) -> StoredKey:
     except (ValueError, TypeError):
         hint = "the key passphrase is wrong or missing" if encrypted else "it is not a PEM key"
         raise KeyFileError(f"cannot open key file {path}: {hint}") from None
-    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
+    if not isinstance(
+        key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+    ):
         raise KeyFileError(f"unsupported key type in {path}")
     return key
 

@@ -16,7 +16,7 @@ class ProblemError(Exception):
     headers: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        return f"{self.code}: {self.detail or self.code.title}"
+        return f"{self.code}: {self.detail or self.code.default_title}"
 
 
 @dataclass(frozen=True)

@@ -30,13 +30,18 @@ class Listening:
         return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
 
-async def _start(services: Services, host: str, port: int, tls: bool) -> tuple[web.AppRunner, Listening]:
+async def _start(
+    services: Services, host: str, port: int, tls: bool
+) -> tuple[web.AppRunner, Listening]:
     loop = asyncio.get_running_loop()
     loop.set_default_executor(ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="ccms"))
     runner = web.AppRunner(make_app(services), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(
-        runner, host, port, ssl_context=make_tls_context(services) if tls else None,
+        runner,
+        host,
+        port,
+        ssl_context=make_tls_context(services) if tls else None,
         backlog=256,
     )
     await site.start()
@@ -67,8 +72,9 @@ def run_forever(
 class ServerThread:
     """The server on its own event loop thread: for tests, benchmarks and the demo."""
 
-    def __init__(self, services: Services, host: str = "127.0.0.1", port: int = 0,
-                 tls: bool = True) -> None:
+    def __init__(
+        self, services: Services, host: str = "127.0.0.1", port: int = 0, tls: bool = True
+    ) -> None:
         self.services = services
         self._args = (host, port, tls)
         self._loop = asyncio.new_event_loop()

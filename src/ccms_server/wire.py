@@ -54,7 +54,7 @@ class ProblemCode(StrEnum):
         return _STATUS[self]
 
     @property
-    def title(self) -> str:
+    def default_title(self) -> str:
         return _TITLES[self]
 
 

@@ -35,10 +35,12 @@ def make_tls_context(services: Services) -> ssl.SSLContext:
     paths = services.paths
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(paths.tls_chain, paths.tls_key, password=passphrase_of(services.settings))
+    context.load_cert_chain(
+        paths.tls_chain, paths.tls_key, password=passphrase_of(services.settings)
+    )
     context.verify_mode = ssl.CERT_OPTIONAL
     context.load_verify_locations(
         cadata=paths.issuing_cert.read_text() + paths.root_cert.read_text()
     )
-    context.verify_flags |= _NO_CHECK_TIME  # type: ignore[assignment]
+    context.verify_flags |= _NO_CHECK_TIME
     return context

@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 
 from ..bootstrap import Services
 from ..csr import CheckedCsr, check_csr, decode_base64_body
+from ..csrattrs import csr_attributes
 from ..enrollment import Pending
 from ..problems import ProblemError, RequestContext
-from ..csrattrs import csr_attributes
 from ..wire import (
     EST_PREFIX,
     MEDIA_CSRATTRS,
@@ -52,9 +52,7 @@ def basic_credentials(request: web.Request) -> tuple[str, str]:
 
 async def read_csr(request: web.Request, services: Services) -> CheckedCsr:
     if request.content_type != MEDIA_PKCS10:
-        raise ProblemError(
-            ProblemCode.MEDIA_TYPE_UNSUPPORTED, f"send the CSR as {MEDIA_PKCS10}"
-        )
+        raise ProblemError(ProblemCode.MEDIA_TYPE_UNSUPPORTED, f"send the CSR as {MEDIA_PKCS10}")
     limit = services.settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise ProblemError(ProblemCode.REQUEST_TOO_LARGE, f"at most {limit} bytes")

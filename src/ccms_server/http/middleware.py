@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from ..problems import ProblemError
 from ..ratelimit import RateLimiter
@@ -36,7 +37,7 @@ def _request_id(request: web.Request) -> str:
 
 def make_middlewares(
     settings: ServerSettings, limiter: RateLimiter, maintenance_file: Path
-) -> list[Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]]:
+) -> list[Middleware]:
     @web.middleware
     async def outermost(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
@@ -55,8 +56,13 @@ def make_middlewares(
         response.headers[REQUEST_ID_HEADER] = request_id
         access_log.info(
             'rid=%s client=%s "%s %s" %d %.1fms epoc=%s',
-            request_id, request[CLIENT], request.method, request.path, response.status,
-            (time.perf_counter() - started) * 1000, request.get(EPOC, "-"),
+            request_id,
+            request[CLIENT],
+            request.method,
+            request.path,
+            response.status,
+            (time.perf_counter() - started) * 1000,
+            request.get(EPOC, "-"),
         )
         return response
 
@@ -65,7 +71,8 @@ def make_middlewares(
         if maintenance_file.exists():
             retry = maintenance_file.read_text().strip() or "300"
             raise ProblemError(
-                ProblemCode.UNAVAILABLE, "the service is down for maintenance",
+                ProblemCode.UNAVAILABLE,
+                "the service is down for maintenance",
                 headers={"Retry-After": retry if retry.isdigit() else "300"},
             )
         if not is_tls(request) and not from_trusted_proxy(request, settings):
@@ -73,7 +80,8 @@ def make_middlewares(
         wait = limiter.take(request[CLIENT])
         if wait:
             raise ProblemError(
-                ProblemCode.RATE_LIMITED, f"try again in {wait} seconds",
+                ProblemCode.RATE_LIMITED,
+                f"try again in {wait} seconds",
                 headers={"Retry-After": str(wait)},
             )
         return await handler(request)

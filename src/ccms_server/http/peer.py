@@ -35,7 +35,9 @@ def client_address(request: web.Request, settings: ServerSettings) -> str:
 
 
 def is_tls(request: web.Request) -> bool:
-    return request.transport is not None and request.transport.get_extra_info("ssl_object") is not None
+    return (
+        request.transport is not None and request.transport.get_extra_info("ssl_object") is not None
+    )
 
 
 def peer_certificate(request: web.Request, settings: ServerSettings) -> bytes | None:
@@ -44,8 +46,9 @@ def peer_certificate(request: web.Request, settings: ServerSettings) -> bytes | 
     if from_trusted_proxy(request, settings):
         return _decode_forwarded(header) if header else None
     if header:
-        log.warning("ignored %s from untrusted address %s", settings.client_cert_header,
-                    request.remote)
+        log.warning(
+            "ignored %s from untrusted address %s", settings.client_cert_header, request.remote
+        )
     if request.transport is None:
         return None
     ssl_object = request.transport.get_extra_info("ssl_object")

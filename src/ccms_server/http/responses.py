@@ -18,7 +18,7 @@ def problem_response(problem: ProblemError, request_id: str) -> web.Response:
     code = problem.code
     body: dict[str, Any] = {
         "type": f"urn:ccms:problem:{code.value.removeprefix('CCMS-').lower()}",
-        "title": code.title,
+        "title": code.default_title,
         "status": code.status,
         "code": code.value,
         "reference": request_id,
@@ -50,8 +50,12 @@ def base64_response(der: bytes, content_type: str) -> web.Response:
 
 def json_response(payload: str | bytes, status: int = 200) -> web.Response:
     body = payload.encode() if isinstance(payload, str) else payload
-    return web.Response(status=status, body=body, content_type="application/json",
-                        headers={"Cache-Control": "no-store"})
+    return web.Response(
+        status=status,
+        body=body,
+        content_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def http_exception_problem(exc: web.HTTPException) -> ProblemError:
