@@ -5,6 +5,10 @@ from __future__ import annotations
 import base64
 import itertools
 import shutil
+import signal
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -219,3 +223,31 @@ def start_harness(template: Path, folder: Path, tls: bool = True, **overrides: A
     services = build_services(settings)
     thread = ServerThread(services, tls=tls).start()
     return Harness(folder, settings, services, thread)
+
+
+SERVER_BIN = Path(sys.executable).parent / "ccms-server"
+
+
+def start_process(args: list[str]) -> tuple[subprocess.Popen[str], str]:
+    """Start a long-running `ccms-server` command; return it and its first stdout line."""
+    with tempfile.TemporaryFile("w+") as errors:
+        proc = subprocess.Popen(
+            [str(SERVER_BIN), *args],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line:
+            stop_process(proc)
+            errors.seek(0)
+            raise AssertionError(f"ccms-server {args[0]} printed nothing: {errors.read()}")
+    return proc, line
+
+
+def stop_process(proc: subprocess.Popen[str]) -> int:
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=20)
+    return proc.returncode
