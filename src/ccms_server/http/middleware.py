@@ -54,6 +54,7 @@ def make_middlewares(
             error_log.exception("unexpected error rid=%s", request_id)
             response = problem_response(ProblemError(ProblemCode.INTERNAL_ERROR), request_id)
         response.headers[REQUEST_ID_HEADER] = request_id
+        response.headers["Server"] = "ccms-server"
         access_log.info(
             'rid=%s client=%s "%s %s" %d %.1fms epoc=%s',
             request_id,
