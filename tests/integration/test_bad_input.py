@@ -18,6 +18,7 @@ def _check_problem(response, status, code):
     assert body["status"] == status
     assert body["title"]
     assert body["reference"] == response.headers["X-Request-ID"]
+    assert response.headers["Server"] == "ccms-server"
     assert int(response.headers["Content-Length"]) == len(response.content)
 
 
