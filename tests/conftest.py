@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,19 +9,6 @@ from typing import Any
 import pytest
 
 from support import Harness, make_template, start_harness
-
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def require_tool(name: str) -> str:
-    """The tool's path; in CI a missing tool fails the test, elsewhere it skips it."""
-    path = shutil.which(name)
-    if path is None:
-        message = f"{name} is not installed (.ci/run installs it)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture(scope="session")

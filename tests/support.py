@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import os
 import shutil
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -26,6 +28,7 @@ from ccms_server.logsetup import configure_logging
 from ccms_server.server import ServerThread
 from ccms_server.settings import ServerSettings, load_settings
 
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 EST = "/.well-known/est/"
 API = "/ccms/v1/"
 FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 8192, "argon2_parallelism": 1}
@@ -251,3 +254,25 @@ def stop_process(proc: subprocess.Popen[str]) -> int:
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=20)
     return proc.returncode
+
+
+def _missing(message: str) -> None:
+    """In CI a missing tool fails the test; on a developer's machine it skips it."""
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def require_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        _missing(f"{name} is not installed (.ci/run installs it)")
+    assert path is not None
+    return path
+
+
+def require_file(path: Path) -> Path:
+    """Like `require_tool`, for a file a Debian package installs (e.g. a jar)."""
+    if not path.is_file():
+        _missing(f"{path} is missing (.ci/run installs it)")
+    return path

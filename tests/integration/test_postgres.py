@@ -17,10 +17,10 @@ from ccms_server.admin import Admin
 from ccms_server.bootstrap import make_hasher
 from ccms_server.db.engine import make_sessions
 from ccms_server.settings import load_settings
-from conftest import IN_CI
 from support import (
     API,
     FAST_ARGON2,
+    IN_CI,
     certs_from_body,
     csr_body,
     rsa_key,
