@@ -71,7 +71,9 @@ class Admin:
         """A new PIN for EPOC; every older PIN stops working. Returned once, never stored."""
         pin = generate_pin()
         now = utcnow()
-        days = validity_days or self._settings.pin_validity_days
+        days = self._settings.pin_validity_days if validity_days is None else validity_days
+        if days < 1:
+            raise AdminError("a PIN must be valid for at least one day")
         hashed = self._hasher.hash(pin)
         with self._sessions.begin() as session:
             account = self._account(session, epoc)

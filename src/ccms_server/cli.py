@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import tomllib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from importlib import metadata, resources
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
+from pydantic import ValidationError
 
 from . import release
 from .admin import Admin, AdminError
@@ -23,6 +25,7 @@ from .files import write_atomic
 from .keys import KeyFileError
 from .logsetup import configure_logging
 from .settings import CONFIG_FILE_NAME, ServerSettings, load_settings
+from .wire import ReleaseManifest
 
 DEFAULT_INSTALL_PAGE = "https://www.eps.nds.scot.nhs.uk/CCMS/install.html"
 
@@ -58,9 +61,7 @@ def cmd_init(args: argparse.Namespace) -> None:
     paths = init_ca(
         data_dir, settings.hostnames, passphrase_of(settings), args.key_type, args.organisation
     )
-    config_file = data_dir / CONFIG_FILE_NAME
-    if not config_file.exists():
-        write_atomic(config_file, tomli_w.dumps(config).encode(), 0o600)
+    _update_config(data_dir, **config)
     release.create_signing_key(paths.release_key, paths.release_public_key, passphrase_of(settings))
     admin = _admin(settings)
     text = resources.files("ccms_server").joinpath("resources/terms.md").read_text()
@@ -93,9 +94,18 @@ def _serve(
 
 def cmd_tls_issue(args: argparse.Namespace) -> None:
     settings = _settings(args)
-    hostnames = [*settings.hostnames, *args.hostname]
+    hostnames = list(dict.fromkeys([*settings.hostnames, *args.hostname]))
     issue_tls_identity(CaPaths(settings.data_dir), hostnames, passphrase_of(settings))
+    _update_config(settings.data_dir, hostnames=hostnames)
     print(f"issued a TLS certificate for {', '.join(dict.fromkeys(hostnames))}; restart serve")
+
+
+def _update_config(data_dir: Path, **values: Any) -> None:
+    """Merge `values` into DATA_DIR's config file, so the next command sees them too."""
+    config_file = data_dir / CONFIG_FILE_NAME
+    config = tomllib.loads(config_file.read_text()) if config_file.exists() else {}
+    config.update(values)
+    write_atomic(config_file, tomli_w.dumps(config).encode(), 0o600)
 
 
 def cmd_maintenance(args: argparse.Namespace) -> None:
@@ -177,7 +187,10 @@ def cmd_release_sign(args: argparse.Namespace) -> None:
         "issued": now.isoformat().replace("+00:00", "Z"),
         "expires": (now + timedelta(days=args.expires_days)).isoformat().replace("+00:00", "Z"),
         "latest_version": args.latest_version or _client_version(),
-        "minimum_version": args.minimum_version or args.latest_version or _client_version(),
+        "minimum_version": args.minimum_version
+        or _published_minimum(settings.data_dir)
+        or args.latest_version
+        or _client_version(),
         "install_page": args.install_page,
         "release_notes": args.notes,
         "artifacts": [_artifact(spec) for spec in args.artifact],
@@ -188,6 +201,14 @@ def cmd_release_sign(args: argparse.Namespace) -> None:
         print(f"signed release manifest serial {signed['serial']} -> {args.out}")
     else:
         sys.stdout.write(envelope)
+
+
+def _published_minimum(data_dir: Path) -> str | None:
+    """Keep the served minimum unless told otherwise: a new release must not block by accident."""
+    published = data_dir / "release.json"
+    if not published.exists():
+        return None
+    return ReleaseManifest.model_validate_json(published.read_bytes()).body().minimum_version
 
 
 def _artifact(spec: str) -> dict[str, Any]:
@@ -215,6 +236,13 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 # --- parser ------------------------------------------------------------------------------
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def _data_dir(parser: argparse.ArgumentParser, passphrase: bool = False) -> None:
@@ -297,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = pin.add_parser("issue", help="print a new PIN (shown only now); older PINs stop working")
     _data_dir(p)
     p.add_argument("--epoc", required=True)
-    p.add_argument("--valid-days", type=int)
+    p.add_argument("--valid-days", type=_positive, help="default: pin_validity_days (60)")
     p.set_defaults(func=cmd_pin_issue)
 
     terms = sub.add_parser("terms", help="terms of use").add_subparsers(
@@ -365,6 +393,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.func(args)
     except (CliError, AdminError, CaLayoutError, KeyFileError, release.ReleaseError) as exc:
+        print(f"ccms-server: error: {exc}", file=sys.stderr)
+        return 1
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        print(f"ccms-server: error: configuration: {problems}", file=sys.stderr)
+        return 1
+    except (OSError, json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         print(f"ccms-server: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -6,7 +6,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_address
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -16,7 +16,7 @@ from pydantic_settings import (
 
 CONFIG_FILE_NAME = "ccms-server.toml"
 
-KeyWish = Literal["rsa2048", "rsa3072", "ec-p256", "ec-p384", "none"]
+KeyWish = Literal["rsa2048", "rsa3072", "rsa4096", "ec-p256", "ec-p384", "none"]
 
 
 class ServerSettings(BaseSettings):
@@ -53,6 +53,14 @@ class ServerSettings(BaseSettings):
     client_cert_header: str = "X-SSL-Client-Cert"
     forwarded_for_header: str = "X-Forwarded-For"
     log_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _wish_is_acceptable(self) -> ServerSettings:
+        """csrattrs must never ask for a key that enrolment would then refuse."""
+        wish = self.csr_key_wish
+        if wish.startswith("rsa") and int(wish[3:]) < self.min_rsa_bits:
+            raise ValueError(f"csr_key_wish {wish} is below min_rsa_bits {self.min_rsa_bits}")
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -117,6 +117,7 @@ class Problem(_Wire):
     code: str
     reference: str | None = None
     attempts_remaining: int | None = None
+    current_version: str | None = None
 
 
 CertStatus = Literal["valid", "expired", "revoked"]

@@ -255,3 +255,80 @@ def test_demo_in_a_kept_folder_issues_a_fresh_pin_each_run(tmp_path):
         pins.append(json.loads(line)["pin"])
     assert pins[0] != pins[1]
     assert (folder / "trust-anchor.pem").exists()
+
+
+def test_database_file_is_private(data_dir):
+    assert stat.S_IMODE((data_dir / "ccms.sqlite3").stat().st_mode) == 0o600
+
+
+def test_tls_issue_remembers_new_host_names(tmp_path):
+    folder = tmp_path / "data"
+    ccms("init", "--data-dir", str(folder), "--key-type", "ec-p256")
+    ccms("tls", "issue", "--data-dir", str(folder), "--hostname", "one.test")
+    ccms("tls", "issue", "--data-dir", str(folder), "--hostname", "two.test")
+    tls = x509.load_pem_x509_certificates((folder / "tls" / "server-chain.pem").read_bytes())[0]
+    names = tls.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert {"one.test", "two.test"} <= set(names.get_values_for_type(x509.DNSName))
+
+
+def test_release_sign_keeps_the_published_minimum(tmp_path):
+    folder = tmp_path / "data"
+    ccms("init", "--data-dir", str(folder), "--key-type", "ec-p256")
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    ccms(
+        "release",
+        "sign",
+        "--data-dir",
+        str(folder),
+        "--latest-version",
+        "4.1.0",
+        "--minimum-version",
+        "4.0.0",
+        "--out",
+        str(first),
+    )
+    ccms("release", "publish", "--data-dir", str(folder), str(first))
+    ccms(
+        "release",
+        "sign",
+        "--data-dir",
+        str(folder),
+        "--latest-version",
+        "4.2.0",
+        "--out",
+        str(second),
+    )
+    signed = json.loads(second.read_text())["signed"]
+    assert (signed["serial"], signed["latest_version"], signed["minimum_version"]) == (
+        2,
+        "4.2.0",
+        "4.0.0",
+    )
+
+
+def test_configuration_mistakes_are_plain_errors(tmp_path):
+    folder = tmp_path / "data"
+    ccms("init", "--data-dir", str(folder), "--key-type", "ec-p256")
+    with (folder / "ccms-server.toml").open("a") as config:
+        config.write("pin_validty_days = 3\n")
+    result = ccms("pin", "issue", "--data-dir", str(folder), "--epoc", "1234", check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("ccms-server: error: configuration: pin_validty_days")
+    assert "Traceback" not in result.stderr
+    missing = ccms(
+        "release", "publish", "--data-dir", str(folder), str(tmp_path / "nope.json"), check=False
+    )
+    assert missing.returncode == 1
+    assert "Traceback" not in missing.stderr
+    zero = ccms(
+        "pin",
+        "issue",
+        "--data-dir",
+        str(folder),
+        "--epoc",
+        "1234",
+        "--valid-days",
+        "0",
+        check=False,
+    )
+    assert zero.returncode == 2

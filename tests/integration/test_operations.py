@@ -81,6 +81,8 @@ def test_every_request_logged_with_its_id_and_never_a_pin(server):
     log = server.log_file.read_text()
     assert ok.status_code == 200
     assert 'rid=helpdesk-ref-42 client=127.0.0.1 "GET /ccms/v1/account" 200' in log
+    assert '"GET /ccms/v1/account" 401' in log
+    assert f"epoc={epoc} code=CCMS-AUTH-INVALID" in log
     assert len(re.findall(r"rid=\S+ client=", log)) == 4
     for secret in (pin, pin.replace("-", ""), wrong, wrong.replace("-", "")):
         assert secret not in log

@@ -57,3 +57,9 @@ def test_write_atomic_failure_keeps_the_old_file(tmp_path, monkeypatch):
         write_atomic(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_key_wish_must_be_acceptable_to_enrolment(tmp_path):
+    with pytest.raises(ValueError, match="below min_rsa_bits"):
+        load_settings(tmp_path, min_rsa_bits=3072)
+    assert load_settings(tmp_path, min_rsa_bits=3072, csr_key_wish="rsa3072").min_rsa_bits == 3072

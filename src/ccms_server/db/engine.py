@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import Base
@@ -12,11 +13,20 @@ from .models import Base
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        _create_private_file(make_url(url).database)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _tune_sqlite(engine)
     else:
         engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
     return engine
+
+
+def _create_private_file(database: str | None) -> None:
+    """The database holds PIN hashes: create it 0600 before SQLite makes it 0644."""
+    if not database or database == ":memory:":
+        return
+    fd = os.open(database, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(fd)
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -44,19 +44,22 @@ def make_middlewares(
         request_id = _request_id(request)
         request[REQUEST_ID] = request_id
         request[CLIENT] = client_address(request, settings)
+        problem: ProblemError | None = None
         try:
             response = await handler(request)
-        except ProblemError as problem:
-            response = problem_response(problem, request_id)
+        except ProblemError as raised:
+            problem = raised
         except web.HTTPException as exc:
-            response = problem_response(http_exception_problem(exc), request_id)
+            problem = http_exception_problem(exc)
         except Exception:
             error_log.exception("unexpected error rid=%s", request_id)
-            response = problem_response(ProblemError(ProblemCode.INTERNAL_ERROR), request_id)
+            problem = ProblemError(ProblemCode.INTERNAL_ERROR)
+        if problem is not None:
+            response = problem_response(problem, request_id)
         response.headers[REQUEST_ID_HEADER] = request_id
         response.headers["Server"] = "ccms-server"
         access_log.info(
-            'rid=%s client=%s "%s %s" %d %.1fms epoc=%s',
+            'rid=%s client=%s "%s %s" %d %.1fms epoc=%s code=%s%s',
             request_id,
             request[CLIENT],
             request.method,
@@ -64,11 +67,15 @@ def make_middlewares(
             response.status,
             (time.perf_counter() - started) * 1000,
             request.get(EPOC, "-"),
+            problem.code.value if problem else "-",
+            f' detail="{problem.detail}"' if problem and problem.detail else "",
         )
         return response
 
     @web.middleware
     async def gatekeeper(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not is_tls(request) and not from_trusted_proxy(request, settings):
+            raise ProblemError(ProblemCode.TLS_REQUIRED)
         if maintenance_file.exists():
             retry = maintenance_file.read_text().strip() or "300"
             raise ProblemError(
@@ -76,8 +83,6 @@ def make_middlewares(
                 "the service is down for maintenance",
                 headers={"Retry-After": retry if retry.isdigit() else "300"},
             )
-        if not is_tls(request) and not from_trusted_proxy(request, settings):
-            raise ProblemError(ProblemCode.TLS_REQUIRED)
         wait = limiter.take(request[CLIENT])
         if wait:
             raise ProblemError(
