@@ -1,0 +1,15 @@
+"""The helpdesk guide covers every problem code a client can meet."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ccms_server.wire import ProblemCode
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def test_every_problem_code_has_a_helpdesk_entry():
+    headings = set(re.findall(r"^### (CCMS-[A-Z-]+)\s*$", (DOCS / "helpdesk.md").read_text(), re.M))
+    assert headings == {code.value for code in ProblemCode}
