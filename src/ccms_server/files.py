@@ -1,4 +1,7 @@
-"""Atomic, private file writes: temp file in the same folder, fsync, rename."""
+"""Files that matter: written atomically (temp in the same folder, fsync, rename), 0600.
+
+Shared by the server and the desktop client (like wire.py, it imports nothing of either).
+"""
 
 from __future__ import annotations
 
@@ -8,30 +11,38 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write `data` to `path` so that readers see the old file or the whole new one."""
+def write_atomic(path: Path, data: bytes, mode: int = 0o600, *, replace: bool = True) -> None:
+    """Readers see the old file or the whole new one; with replace=False never overwrite."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        Path(tmp).replace(path)
+        if replace:
+            Path(tmp).replace(path)
+        else:
+            os.link(tmp, path)  # fails with FileExistsError instead of overwriting
+            Path(tmp).unlink()
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             Path(tmp).unlink()
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every platform can open a directory
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def private_dir(path: Path) -> Path:
-    """Create (or tighten) a folder only its owner may enter."""
     path.mkdir(parents=True, exist_ok=True)
     path.chmod(0o700)
     return path

@@ -1,0 +1,116 @@
+"""Configuration: packaged defaults < machine-wide file < per-user file < --config file
+< ECMT_* environment variables < command-line flags.
+
+Files are TOML at platformdirs locations (`site_config_dir("ecmt")/config.toml` and
+`user_config_dir("ecmt")/config.toml`); docs/configuration.md lists every key.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from .domain.errors import EcmtError, ErrorCode
+from .domain.models import BackupFormat, SupersededPolicy
+
+APP = "ecmt"
+KeyAlgorithm = Literal["rsa2048", "rsa3072", "ec-p256"]
+
+
+class Helpdesk(BaseModel):
+    name: str
+    phone: str
+    serves: str = ""
+
+
+class ReleaseKey(BaseModel):
+    keyid: str
+    public_key: str = Field(description="base64 of the raw 32-byte Ed25519 public key")
+
+
+class EcmtSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ECMT_", extra="forbid")
+
+    server_url: str
+    trust_anchors: list[Path] = Field(default_factory=list)
+    proxy: str | None = None
+    connect_timeout: float = Field(10.0, gt=0)
+    read_timeout: float = Field(30.0, gt=0)
+    store: str | None = None
+    key_algorithm: KeyAlgorithm = "rsa2048"
+    backup_folder: Path | None = None
+    backup_format: BackupFormat = BackupFormat.LEGACY
+    superseded_policy: SupersededPolicy = SupersededPolicy.REMOVE
+    release_keys: list[ReleaseKey] = Field(default_factory=list)
+    epoc_pattern: str = r"^[0-9]{4,10}$"
+    default_epoc: str | None = None
+    approval_deadline_seconds: int = Field(900, ge=0)
+    renewal_window_days: int = Field(30, ge=0)
+    helpdesks: list[Helpdesk] = Field(default_factory=list)
+    notices: list[str] = Field(default_factory=list)
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir(APP)))
+    log_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_log_dir(APP)))
+    state_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_state_dir(APP)))
+
+    @field_validator("server_url")
+    @classmethod
+    def _https_only(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            raise ValueError("the server URL must start with https://")
+        return value.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        files: list[Path] = settings_cls.model_config.get("toml_file") or []  # type: ignore[assignment]
+        tomls = [TomlConfigSettingsSource(settings_cls, toml_file=f) for f in reversed(files)]
+        return (init_settings, env_settings, *tomls)
+
+
+def default_config_files(extra: Path | None = None) -> list[Path]:
+    """Lowest priority first: packaged defaults, machine-wide, per-user, then --config."""
+    packaged = Path(str(resources.files("ecmt").joinpath("resources/defaults.toml")))
+    files = [
+        packaged,
+        Path(platformdirs.site_config_dir(APP)) / "config.toml",
+        Path(platformdirs.user_config_dir(APP)) / "config.toml",
+    ]
+    if extra is not None:
+        if not extra.is_file():
+            raise EcmtError(ErrorCode.CONFIG_INVALID, f"no configuration file at {extra}")
+        files.append(extra)
+    return files
+
+
+def load_settings(
+    config_file: Path | None = None, files: list[Path] | None = None, **flags: Any
+) -> EcmtSettings:
+    """Settings from every source; `flags` are command-line values (None means not given)."""
+    chosen = files if files is not None else default_config_files(config_file)
+
+    class _Layered(EcmtSettings):
+        model_config = SettingsConfigDict(toml_file=[f for f in chosen if f.is_file()])
+
+    try:
+        return _Layered(**{k: v for k, v in flags.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise EcmtError(ErrorCode.CONFIG_INVALID, problems) from None

@@ -1,0 +1,1 @@
+"""Use cases, one module each; plain Python driven by the wizard, the CLI and tests."""
