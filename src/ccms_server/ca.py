@@ -235,18 +235,6 @@ def fingerprint_sha256(cert: x509.Certificate) -> str:
     return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
-def client_subject(display_name: str, epoc: str, role: str, organisation: str) -> x509.Name:
-    """`CN=<name>, serialNumber=<EPOC>, OU=<role>, O=<organisation>` (RFC 4514 order)."""
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, role),
-            x509.NameAttribute(NameOID.SERIAL_NUMBER, epoc),
-            x509.NameAttribute(NameOID.COMMON_NAME, display_name),
-        ]
-    )
-
-
 class CertificateAuthority:
     """The loaded issuing CA: signs client certificates and recognises its own."""
 

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from . import audit
 from .authn import Caller
-from .ca import CertificateAuthority, client_subject, fingerprint_sha256
+from .ca import CertificateAuthority, fingerprint_sha256
 from .csr import CheckedCsr
 from .db.models import Account, EnrollmentRequest, IssuedCertificate, Pin, Terms, utcnow
 from .problems import ProblemError, RequestContext
 from .settings import ServerSettings
-from .wire import ProblemCode
+from .wire import ProblemCode, client_subject
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 from pydantic import BaseModel, ConfigDict, Field
 
 EST_PREFIX = "/.well-known/est/"
@@ -202,3 +204,15 @@ class ReleaseManifest(_Wire):
 def canonical_json(value: Any) -> bytes:
     """The bytes a release signature covers: sorted keys, no spaces, UTF-8."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def client_subject(display_name: str, epoc: str, role: str, organisation: str) -> x509.Name:
+    """The issued profile's subject: `CN=<name>, serialNumber=<EPOC>, OU=<role>, O=<org>`."""
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, role),
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, epoc),
+            x509.NameAttribute(NameOID.COMMON_NAME, display_name),
+        ]
+    )

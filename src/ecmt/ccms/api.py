@@ -1,0 +1,60 @@
+"""The CCMS JSON extensions: release manifest, terms, account (the logon), acceptances."""
+
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+from pydantic import ValidationError
+
+from ccms_server.wire import API_PREFIX, MEDIA_JSON, AccountInfo, TermsAcceptance, TermsDocument
+
+from ..domain.errors import EcmtError, ErrorCode
+from ..domain.models import PinCredentials
+from .transport import Transport
+
+_Body = TypeVar("_Body", TermsDocument, AccountInfo)
+
+
+class ApiClient:
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+
+    def client_release(self) -> bytes:
+        try:
+            return self.transport.request("GET", API_PREFIX + "client-release").body
+        except EcmtError as exc:
+            if exc.code is ErrorCode.PROTOCOL_ERROR and (exc.detail or "").startswith("HTTP 404"):
+                raise EcmtError(
+                    ErrorCode.RELEASE_UNAVAILABLE, exc.detail, reference=exc.reference
+                ) from None
+            raise
+
+    def terms(self) -> TermsDocument:
+        reply = self.transport.request("GET", API_PREFIX + "terms")
+        return self._parse(TermsDocument, reply.body, reply.request_id)
+
+    def account(self, credentials: PinCredentials | None) -> AccountInfo:
+        """The logon: checks EPOC + PIN (not consuming it) or the client certificate."""
+        reply = self.transport.request("GET", API_PREFIX + "account", credentials=credentials)
+        return self._parse(AccountInfo, reply.body, reply.request_id)
+
+    def accept_terms(self, credentials: PinCredentials | None, terms: TermsDocument) -> None:
+        body = TermsAcceptance(version=terms.version, sha256=terms.sha256).model_dump_json()
+        self.transport.request(
+            "POST",
+            API_PREFIX + "terms/acceptances",
+            body=body.encode(),
+            content_type=MEDIA_JSON,
+            credentials=credentials,
+            ok=(200, 204),
+        )
+
+    @staticmethod
+    def _parse(model: type[_Body], body: bytes, reference: str) -> _Body:
+        try:
+            return model.model_validate(json.loads(body))
+        except (ValueError, ValidationError):
+            raise EcmtError(
+                ErrorCode.RESPONSE_INVALID, f"not a {model.__name__}", reference=reference
+            ) from None

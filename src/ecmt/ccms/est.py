@@ -1,0 +1,90 @@
+"""EST client (RFC 7030 with RFC 8951's clarifications): no assumption beyond the RFC, so it
+also works against other EST servers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import pkcs7
+
+from ccms_server.wire import EST_PREFIX, MEDIA_PKCS10
+
+from ..domain.models import PinCredentials
+from .problems import retry_after_seconds
+from .transport import Reply, Transport, require
+
+DEFAULT_RETRY_AFTER = 30
+
+
+@dataclass(frozen=True)
+class Pending:
+    """202 Accepted: the request waits (e.g. for approval); send the same CSR again later."""
+
+    retry_after: int
+    reference: str
+
+
+@dataclass(frozen=True)
+class Issued:
+    certificates: list[x509.Certificate]
+    reference: str
+
+
+def decode_certs(reply: Reply) -> list[x509.Certificate]:
+    """A certs-only PKCS#7, base64 (wrapped or not) or, leniently, raw DER."""
+    body = reply.body
+    if not body.lstrip().startswith(b"0"):  # b"0" is 0x30: DER SEQUENCE, not base64
+        try:
+            body = base64.b64decode(b"".join(body.split()) + b"==", validate=False)
+        except (binascii.Error, ValueError):
+            body = b""
+    try:
+        certs = pkcs7.load_der_pkcs7_certificates(body)
+    except ValueError:
+        certs = []
+    require(bool(certs), "the answer holds no certificate", reply)
+    return certs
+
+
+class EstClient:
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+
+    def cacerts(self) -> list[x509.Certificate]:
+        return decode_certs(self.transport.request("GET", EST_PREFIX + "cacerts"))
+
+    def csrattrs(self) -> bytes | None:
+        """The DER `CsrAttrs`, or None when the server states no wish (204 or 404)."""
+        reply = self.transport.request("GET", EST_PREFIX + "csrattrs", ok=(200, 204, 404))
+        if reply.status != 200 or not reply.body.strip():
+            return None
+        try:
+            return base64.b64decode(b"".join(reply.body.split()))
+        except (binascii.Error, ValueError):
+            return None
+
+    def simpleenroll(self, csr_der: bytes, credentials: PinCredentials) -> Issued | Pending:
+        return self._enroll("simpleenroll", csr_der, credentials)
+
+    def simplereenroll(self, csr_der: bytes) -> Issued | Pending:
+        """Needs a transport built with the current certificate as its identity."""
+        return self._enroll("simplereenroll", csr_der, None)
+
+    def _enroll(
+        self, operation: str, csr_der: bytes, credentials: PinCredentials | None
+    ) -> Issued | Pending:
+        reply = self.transport.request(
+            "POST",
+            EST_PREFIX + operation,
+            body=base64.encodebytes(csr_der),
+            content_type=MEDIA_PKCS10,
+            credentials=credentials,
+            ok=(200, 202),
+        )
+        if reply.status == 202:
+            wait = retry_after_seconds(reply.headers.get("Retry-After"), DEFAULT_RETRY_AFTER)
+            return Pending(retry_after=wait or DEFAULT_RETRY_AFTER, reference=reply.request_id)
+        return Issued(decode_certs(reply), reply.request_id)

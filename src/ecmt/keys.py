@@ -1,0 +1,35 @@
+"""Key pairs and CSRs made on this computer: the private key never leaves it unencrypted."""
+
+from __future__ import annotations
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+
+from .config import KeyAlgorithm
+from .domain.models import PrivateKey
+
+
+def generate(algorithm: KeyAlgorithm) -> PrivateKey:
+    if algorithm == "ec-p256":
+        return ec.generate_private_key(ec.SECP256R1())
+    bits = 3072 if algorithm == "rsa3072" else 2048
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+def build_csr(key: PrivateKey, subject: x509.Name | None, epoc: str) -> bytes:
+    """DER PKCS#10. The CCMS takes the subject from the account; other EST servers may want
+    one, so send the expected subject (or `serialNumber=<EPOC>`)."""
+    name = subject or x509.Name([x509.NameAttribute(NameOID.SERIAL_NUMBER, epoc)])
+    csr = x509.CertificateSigningRequestBuilder().subject_name(name).sign(key, hashes.SHA256())
+    return csr.public_bytes(serialization.Encoding.DER)
+
+
+def same_public_key(a: PrivateKey | x509.Certificate, b: PrivateKey | x509.Certificate) -> bool:
+    def spki(item: PrivateKey | x509.Certificate) -> bytes:
+        return item.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    return spki(a) == spki(b)
