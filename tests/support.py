@@ -276,3 +276,23 @@ def require_file(path: Path) -> Path:
     if not path.is_file():
         _missing(f"{path} is missing (.ci/run installs it)")
     return path
+
+
+def client_settings(harness: Harness, folder: Path, **overrides: Any) -> Any:
+    """EcmtSettings for a client of `harness`, with every per-user folder inside `folder`.
+
+    No configuration file is read (not even the packaged defaults), so the developer's own
+    files cannot leak into a test.
+    """
+    from ecmt.config import load_settings as load_client_settings
+
+    values: dict[str, Any] = {
+        "server_url": harness.url,
+        "trust_anchors": [harness.trust_anchor],
+        "data_dir": folder / "data",
+        "log_dir": folder / "logs",
+        "state_dir": folder / "state",
+        "store": f"files:{folder / 'store'}",
+        **overrides,
+    }
+    return load_client_settings(files=[], **values)

@@ -104,11 +104,16 @@ def load_settings(
     """Settings from every source; `flags` are command-line values (None means not given)."""
     chosen = files if files is not None else default_config_files(config_file)
 
-    class _Layered(EcmtSettings):
-        model_config = SettingsConfigDict(toml_file=[f for f in chosen if f.is_file()])
+    existing = [f for f in chosen if f.is_file()]
+    layered: type[EcmtSettings] = EcmtSettings
+    if existing:
 
+        class _Layered(EcmtSettings):
+            model_config = SettingsConfigDict(toml_file=existing)
+
+        layered = _Layered
     try:
-        return _Layered(**{k: v for k, v in flags.items() if v is not None})
+        return layered(**{k: v for k, v in flags.items() if v is not None})
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()

@@ -58,6 +58,7 @@ class ErrorCode(StrEnum):
     BACKUP_PASSWORD_POLICY = "ECMT-BACKUP-PASSWORD-POLICY"
     BACKUP_PASSWORD_MISMATCH = "ECMT-BACKUP-PASSWORD-MISMATCH"
     BACKUP_EXISTS = "ECMT-BACKUP-EXISTS"
+    BACKUP_NAME_INVALID = "ECMT-BACKUP-NAME-INVALID"
     BACKUP_WRITE_FAILED = "ECMT-BACKUP-WRITE-FAILED"
     BACKUP_NOT_VERIFIED = "ECMT-BACKUP-NOT-VERIFIED"
     BACKUP_NO_KEY = "ECMT-BACKUP-NO-KEY"
@@ -253,6 +254,10 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.BACKUP_EXISTS: (
         "A file with that name already exists",
         "Choose another name, or confirm that you want to replace it.",
+    ),
+    ErrorCode.BACKUP_NAME_INVALID: (
+        "That file name cannot be used",
+        "Use a plain name without slashes or colons, for example ePractitioner-2026.",
     ),
     ErrorCode.BACKUP_WRITE_FAILED: (
         "The backup file could not be saved",

@@ -1,0 +1,59 @@
+"""The client's log: a rotated file in the platform's log folder, with a last line of
+defence that masks any secret registered during this run (PIN, backup password)."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from pathlib import Path
+
+from ccms_server.files import private_dir
+
+LOG_NAME = "ecmt.log"
+MASK = "********"
+
+
+class Redactor(logging.Filter):
+    """Replaces registered secrets in every record. Code never logs them; this is a net."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: set[str] = set()
+
+    def register(self, secret: str) -> None:
+        if len(secret) >= 4:
+            self._secrets.add(secret)
+            compact = secret.replace("-", "").replace(" ", "")
+            if len(compact) >= 4:
+                self._secrets.add(compact)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._secrets:
+            message = record.getMessage()
+            for secret in self._secrets:
+                message = message.replace(secret, MASK)
+            record.msg, record.args = message, None
+        return True
+
+
+REDACTOR = Redactor()
+
+
+def configure(log_dir: Path, verbose: bool = False) -> Path:
+    """Log to LOG_DIR/ecmt.log (1 MiB x 5); returns the path for support details."""
+    private_dir(log_dir)
+    path = log_dir / LOG_NAME
+    root = logging.getLogger("ecmt")
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=1024 * 1024, backupCount=5, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(REDACTOR)
+    root.addHandler(handler)
+    root.propagate = False
+    path.touch(mode=0o600, exist_ok=True)
+    return path
