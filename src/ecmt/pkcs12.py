@@ -42,7 +42,10 @@ def build(
         builder = builder.key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
         builder = builder.hmac_hash(hashes.SHA256())
     return pkcs12.serialize_key_and_certificates(
-        friendly_name.encode("utf-8"), key, certificate, list(chain) or None,
+        friendly_name.encode("utf-8"),
+        key,
+        certificate,
+        list(chain) or None,
         builder.build(password),
     )
 

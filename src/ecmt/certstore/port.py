@@ -13,7 +13,7 @@ from typing import Protocol
 
 from cryptography import x509
 
-from ..domain.models import PrivateKey, Profile, StoredCertificate
+from ..domain.models import ClientIdentity, PrivateKey, Profile, StoredCertificate
 
 
 class CertStore(Protocol):
@@ -50,4 +50,9 @@ class CertStore(Protocol):
 
     def remove(self, fingerprint: str) -> None:
         """Remove the certificate and its key. Raises STORE_NOT_FOUND, STORE_ERROR."""
+        ...
+
+    def load_identity(self, fingerprint: str) -> ClientIdentity:
+        """Key, certificate and chain, to authenticate a renewal or build a backup.
+        Raises STORE_NOT_FOUND, or BACKUP_NO_KEY where the key cannot leave the store."""
         ...
