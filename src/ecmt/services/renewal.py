@@ -72,6 +72,12 @@ class RenewalService:
         self._est_for = est_for
         self._clock = clock
 
+    def has_pending(self, epoc: str, via: str) -> bool:
+        """An earlier request for EPOC may have been issued: resume it before any logon,
+        which would now answer PIN-USED for the PIN that request consumed."""
+        pending = self._journal.load(epoc, self._clock())
+        return pending is not None and pending.via == via
+
     def renew(
         self,
         request: RenewalRequest,

@@ -1,0 +1,74 @@
+"""`ecmt`: the headless client for IT administrators. Subcommand names are an interface.
+
+Exit codes (docs/cli.md): 0 done, 1 unexpected, 2 usage, 3 authentication, 4 terms not
+accepted, 5 network or service, 6 certificate store, 7 this version is blocked, 8 backup,
+9 still waiting for approval, 10 the issued certificate failed a check, 11 release
+information not trustworthy, 130 cancelled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ..domain.errors import EcmtError, ErrorCode
+from .commands import COMMANDS
+from .output import Output, exit_code_for
+
+
+def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """The same options before or after the subcommand; the later one wins."""
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--config", default=default, help="an extra configuration file")
+    parser.add_argument("--server", default=default, help="CCMS URL, https://...")
+    parser.add_argument(
+        "--trust-anchor",
+        action="append",
+        default=default,
+        help="PEM file of CA certificates to trust for the server (repeatable)",
+    )
+    parser.add_argument(
+        "--store",
+        default=default,
+        help="nss:DIR | files:DIR | windows:machine|user | macos:login|system",
+    )
+    parser.add_argument(
+        "--verbose", "-v", action="store_true", default=argparse.SUPPRESS if suppress else False
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ecmt", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"ecmt {__version__}")
+    _global_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (help_text, add_arguments, _run) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        _global_options(command, suppress=True)
+        add_arguments(command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    out = Output(json_mode=getattr(args, "json", False))
+    try:
+        return COMMANDS[args.command][2](args, out)
+    except EcmtError as error:
+        out.error(error)
+        return exit_code_for(error.code)
+    except KeyboardInterrupt:
+        out.error(EcmtError(ErrorCode.CANCELLED, "interrupted"))
+        return 130
+    except Exception as exc:  # one handler for the unforeseen: code, log, no traceback
+        import logging
+
+        logging.getLogger("ecmt").exception("unexpected error")
+        out.error(EcmtError(ErrorCode.UNEXPECTED, type(exc).__name__))
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,326 @@
+"""The subcommands: status, renew, backup, check-release. Each returns its exit status."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from ..app import App, build_app
+from ..config import EcmtSettings, load_settings
+from ..domain.errors import EcmtError, ErrorCode
+from ..domain.models import BackupFormat, ClientIdentity, PinCredentials, RenewalStage
+from ..logsetup import REDACTOR, configure
+from ..services.backup import write_backup
+from ..services.release import raise_if_blocked
+from ..services.renewal import RenewalRequest, RenewalResult
+from .output import Output
+
+STAGES = list(RenewalStage)
+
+
+def _settings(args: argparse.Namespace) -> EcmtSettings:
+    return load_settings(
+        Path(args.config) if args.config else None,
+        server_url=args.server,
+        trust_anchors=[Path(p) for p in args.trust_anchor] if args.trust_anchor else None,
+        store=args.store,
+    )
+
+
+def _app(args: argparse.Namespace) -> App:
+    settings = _settings(args)
+    configure(settings.log_dir, args.verbose)
+    return build_app(settings)
+
+
+def _read_secret(path: str | None, from_stdin: bool, what: str) -> SecretStr | None:
+    """A secret from a file or one line of stdin, never from argv; registered for masking."""
+    if from_stdin:
+        text = sys.stdin.readline()
+    elif path:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise EcmtError(ErrorCode.CONFIG_INVALID, f"{what} file: {exc.strerror}") from None
+    else:
+        return None
+    value = text.rstrip("\r\n")
+    REDACTOR.register(value)
+    return SecretStr(value)
+
+
+# --- status ----------------------------------------------------------------------------
+
+
+def add_status(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--epoc", help="only this EPOC number's certificates")
+    parser.add_argument("--json", action="store_true", help="machine-readable on stdout")
+
+
+def run_status(args: argparse.Namespace, out: Output) -> int:
+    app = _app(args)
+    found = app.status.certificates(args.epoc)
+    lines = (
+        [f"Certificates in {app.store.description}:"]
+        if found
+        else [f"No ePractitioner certificate in {app.store.description}."]
+    )
+    lines += [
+        f"  {s.name} (EPOC {s.epoc}): {s.state.value}, expires {s.not_after:%d %B %Y}, "
+        f"{s.days_left} days left{'' if s.has_private_key else ', NO private key'}"
+        for s in found
+    ]
+    out.result(
+        {
+            "store": app.store.description,
+            "epoc": app.status.installed_epoc(),
+            "certificates": [s.as_json() for s in found],
+        },
+        "\n".join(lines),
+    )
+    return 0
+
+
+# --- renew -----------------------------------------------------------------------------
+
+
+def add_renew(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--epoc", help="default: from the installed certificate")
+    pin = parser.add_mutually_exclusive_group()
+    pin.add_argument("--pin-stdin", action="store_true", help="read the PIN from stdin")
+    pin.add_argument("--pin-file", help="read the PIN from this file")
+    pin.add_argument(
+        "--with-current-cert",
+        action="store_true",
+        help="renew with the current valid certificate instead of a PIN",
+    )
+    parser.add_argument(
+        "--accept-terms",
+        action="store_true",
+        help="accept the current terms of use (read them with: ecmt terms)",
+    )
+    parser.add_argument("--backup", help="also write a verified PKCS#12 backup to this path")
+    parser.add_argument("--backup-password-file", help="the backup password, in a file")
+    parser.add_argument("--backup-format", choices=[f.value for f in BackupFormat])
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing backup")
+    parser.add_argument("--json", action="store_true")
+
+
+def run_renew(args: argparse.Namespace, out: Output) -> int:
+    app = _app(args)
+    backup_password = None
+    if args.backup:  # check the backup inputs before anything is sent
+        backup_password = _read_secret(args.backup_password_file, False, "backup password")
+        if backup_password is None:
+            raise EcmtError(
+                ErrorCode.BACKUP_PASSWORD_POLICY, "--backup needs --backup-password-file"
+            )
+    epoc = args.epoc or app.status.installed_epoc() or app.settings.default_epoc
+    if not epoc:
+        raise EcmtError(ErrorCode.EPOC_INVALID, "no EPOC given and none installed: use --epoc")
+
+    credentials: PinCredentials | None = None
+    current: ClientIdentity | None = None
+    if args.with_current_cert:
+        current = app.current_identity(epoc)
+        account = app.logon.logon_with_certificate(current)
+    else:
+        pin = _read_secret(args.pin_file, args.pin_stdin, "PIN")
+        if pin is None:
+            raise EcmtError(
+                ErrorCode.PIN_MISSING, "use --pin-stdin, --pin-file or --with-current-cert"
+            )
+        credentials = app.logon.credentials(epoc, pin)
+        if app.renewal.has_pending(credentials.epoc, "enroll"):
+            out.say("Resuming the earlier renewal that did not finish.")
+            account = None
+        else:
+            account = app.logon.logon(credentials)
+    if account is not None:
+        out.say(
+            f"Logged on as {account.display_name}, {account.organisation} (EPOC {account.epoc})."
+        )
+        terms = app.terms.current()
+        if app.terms.needs_acceptance(account, terms):
+            if not args.accept_terms:
+                raise EcmtError(
+                    ErrorCode.TERMS_REQUIRED,
+                    f'"{terms.title}" version {terms.version}: re-run with --accept-terms',
+                )
+            app.terms.accept(terms, credentials, current)
+            out.say(f'Accepted "{terms.title}" version {terms.version}.')
+        epoc = account.epoc
+
+    request = RenewalRequest(epoc=epoc, credentials=credentials, current=current)
+    result = app.renewal.renew(request, _progress(out))
+    app.status.remember_cas(list(result.identity.chain))
+    payload: dict[str, Any] = _renewal_payload(app, result)
+    human = [
+        f"Installed: {result.installed.label or result.installed.fingerprint[:16]} in "
+        f"{result.installed.location}, valid until "
+        f"{result.identity.certificate.not_valid_after_utc:%d %B %Y}."
+    ]
+    if result.removed:
+        human.append(f"Removed {len(result.removed)} superseded certificate(s).")
+    if args.backup and backup_password is not None:
+        target = Path(args.backup)
+        backup = write_backup(
+            result.identity,
+            target.parent,
+            target.name,
+            backup_password,
+            backup_password,
+            BackupFormat(args.backup_format or app.settings.backup_format),
+            overwrite=args.overwrite,
+        )
+        payload["backup"] = {
+            "path": str(backup.path),
+            "format": backup.format.value,
+            "sha256": backup.sha256,
+        }
+        human.append(f"Backup saved and checked: {backup.path}")
+    human.extend(app.settings.notices)
+    out.result(payload, "\n".join(human))
+    return 0
+
+
+def _progress(out: Output) -> Callable[[RenewalStage, str | None], None]:
+    def report(stage: RenewalStage, note: str | None) -> None:
+        step = STAGES.index(stage) + 1
+        out.say(f"[{step}/{len(STAGES)}] {stage.value}" + (f": {note}" if note else ""))
+
+    return report
+
+
+def _renewal_payload(app: App, result: RenewalResult) -> dict[str, Any]:
+    status = next(
+        (s for s in app.status.certificates() if s.fingerprint == result.installed.fingerprint),
+        None,
+    )
+    return {
+        "certificate": status.as_json()
+        if status
+        else {"fingerprint": result.installed.fingerprint},
+        "removed": [r.fingerprint for r in result.removed],
+        "kept": [k.fingerprint for k in result.kept],
+        "recovered": result.recovered,
+        "reference": result.reference,
+        "backup": None,
+        "notices": app.settings.notices,
+    }
+
+
+# --- backup ----------------------------------------------------------------------------
+
+
+def add_backup(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", required=True, help="the backup file to write (.p12)")
+    parser.add_argument("--password-file", required=True, help="the backup password, in a file")
+    parser.add_argument("--format", choices=[f.value for f in BackupFormat])
+    parser.add_argument("--fingerprint", help="which certificate (default: the newest valid)")
+    parser.add_argument("--epoc")
+    parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--json", action="store_true")
+
+
+def run_backup(args: argparse.Namespace, out: Output) -> int:
+    app = _app(args)
+    password = _read_secret(args.password_file, False, "backup password")
+    assert password is not None
+    if args.fingerprint:
+        identity = app.store.load_identity(args.fingerprint.lower())
+    else:
+        epoc = args.epoc or app.status.installed_epoc()
+        if not epoc:
+            raise EcmtError(ErrorCode.NO_CURRENT_CERT, "no certificate to back up: use --epoc")
+        identity = app.current_identity(epoc)
+    target = Path(args.out)
+    result = write_backup(
+        identity,
+        target.parent,
+        target.name,
+        password,
+        password,
+        BackupFormat(args.format or app.settings.backup_format),
+        overwrite=args.overwrite,
+    )
+    out.result(
+        {
+            "path": str(result.path),
+            "format": result.format.value,
+            "sha256": result.sha256,
+            "size": result.size,
+        },
+        f"Backup saved and checked: {result.path} ({result.format.plain_words})",
+    )
+    return 0
+
+
+# --- terms ---------------------------------------------------------------------------
+
+
+def add_terms(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true")
+
+
+def run_terms(args: argparse.Namespace, out: Output) -> int:
+    """Show the current terms, so that --accept-terms is an informed choice."""
+    terms = _app(args).terms.current()
+    out.result(terms.model_dump(), f"{terms.title} (version {terms.version})\n\n{terms.text}")
+    return 0
+
+
+# --- check-release ---------------------------------------------------------------------
+
+
+def add_check_release(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true")
+
+
+def run_check_release(args: argparse.Namespace, out: Output) -> int:
+    app = _app(args)
+    decision = app.release.run(app.api().client_release)
+    payload = {
+        "verdict": decision.verdict,
+        "running_version": decision.running_version,
+        "latest_version": decision.latest_version,
+        "minimum_version": decision.minimum_version,
+        "install_page": decision.install_page,
+        "serial": decision.serial,
+        "artifact": decision.artifact.model_dump() if decision.artifact else None,
+    }
+    if decision.verdict == "block" and out.json_mode:
+        out.result(payload, "")
+        return 7
+    raise_if_blocked(decision)
+    human = {
+        "offer": f"Version {decision.latest_version} is available: {decision.install_page}",
+        "fine": f"ecmt {decision.running_version} is up to date.",
+    }[decision.verdict]
+    out.result(payload, human)
+    return 0
+
+
+Command = tuple[
+    str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace, Output], int]
+]
+COMMANDS: dict[str, Command] = {
+    "status": ("show the ePractitioner certificates installed here", add_status, run_status),
+    "renew": ("renew the certificate (PIN or current certificate)", add_renew, run_renew),
+    "backup": (
+        "write a verified PKCS#12 backup of an installed certificate",
+        add_backup,
+        run_backup,
+    ),
+    "terms": ("show the current terms of use (the Acceptable Use Policy)", add_terms, run_terms),
+    "check-release": (
+        "check for a newer or required version of ecmt",
+        add_check_release,
+        run_check_release,
+    ),
+}

@@ -1,0 +1,122 @@
+"""What the CLI prints: progress and errors for people on stderr, JSON for scripts on stdout."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from ..domain.errors import EcmtError, ErrorCode
+
+_EXIT: dict[int, set[ErrorCode]] = {
+    3: {
+        ErrorCode.AUTH_INVALID,
+        ErrorCode.AUTH_REQUIRED,
+        ErrorCode.PIN_SUPERSEDED,
+        ErrorCode.PIN_EXPIRED,
+        ErrorCode.PIN_USED,
+        ErrorCode.ACCOUNT_LOCKED,
+        ErrorCode.CERT_NOT_ACCEPTED,
+        ErrorCode.NO_CURRENT_CERT,
+        ErrorCode.EPOC_INVALID,
+        ErrorCode.PIN_MISSING,
+    },
+    4: {ErrorCode.TERMS_REQUIRED, ErrorCode.TERMS_STALE},
+    5: {
+        ErrorCode.NETWORK_DNS,
+        ErrorCode.NETWORK_CONNECT,
+        ErrorCode.NETWORK_TIMEOUT,
+        ErrorCode.PROXY_AUTH,
+        ErrorCode.PROXY_ERROR,
+        ErrorCode.TLS_UNTRUSTED,
+        ErrorCode.TLS_HOSTNAME,
+        ErrorCode.TLS_CLOCK,
+        ErrorCode.TLS_ERROR,
+        ErrorCode.SERVICE_UNAVAILABLE,
+        ErrorCode.RATE_LIMITED,
+        ErrorCode.SERVER_ERROR,
+        ErrorCode.PROTOCOL_ERROR,
+        ErrorCode.RESPONSE_INVALID,
+    },
+    6: {
+        ErrorCode.STORE_UNAVAILABLE,
+        ErrorCode.STORE_ELEVATION_REQUIRED,
+        ErrorCode.STORE_WRONG_PASSWORD,
+        ErrorCode.STORE_UNSUPPORTED_FORMAT,
+        ErrorCode.STORE_NOT_FOUND,
+        ErrorCode.STORE_ERROR,
+        ErrorCode.INSTALL_NOT_VERIFIED,
+        ErrorCode.KEYRING_UNAVAILABLE,
+        ErrorCode.JOURNAL_UNREADABLE,
+    },
+    7: {ErrorCode.RELEASE_BLOCKED},
+    8: {
+        ErrorCode.BACKUP_PASSWORD_POLICY,
+        ErrorCode.BACKUP_PASSWORD_MISMATCH,
+        ErrorCode.BACKUP_EXISTS,
+        ErrorCode.BACKUP_NAME_INVALID,
+        ErrorCode.BACKUP_WRITE_FAILED,
+        ErrorCode.BACKUP_NOT_VERIFIED,
+        ErrorCode.BACKUP_NO_KEY,
+    },
+    9: {ErrorCode.APPROVAL_TIMEOUT},
+    10: {
+        ErrorCode.CERT_KEY_MISMATCH,
+        ErrorCode.CERT_CHAIN_UNTRUSTED,
+        ErrorCode.CERT_NOT_VALID,
+        ErrorCode.CERT_NO_CLIENT_AUTH,
+        ErrorCode.CERT_WRONG_EPOC,
+        ErrorCode.CSR_REFUSED,
+    },
+    11: {
+        ErrorCode.RELEASE_UNVERIFIED,
+        ErrorCode.RELEASE_EXPIRED,
+        ErrorCode.RELEASE_ROLLBACK,
+        ErrorCode.RELEASE_UNAVAILABLE,
+    },
+    130: {ErrorCode.CANCELLED},
+}
+EXIT_CODES = {code: status for status, codes in _EXIT.items() for code in codes}
+
+
+def exit_code_for(code: ErrorCode) -> int:
+    return EXIT_CODES.get(code, 1)
+
+
+class Output:
+    def __init__(self, json_mode: bool) -> None:
+        self.json_mode = json_mode
+
+    def say(self, text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    def result(self, payload: dict[str, Any], human: str) -> None:
+        if self.json_mode:
+            print(json.dumps({"status": "ok", **payload}, indent=2, default=str))
+        else:
+            print(human)
+
+    def error(self, error: EcmtError) -> None:
+        if self.json_mode:
+            print(
+                json.dumps(
+                    {
+                        "status": "error",
+                        "code": error.code.value,
+                        "title": error.title,
+                        "advice": error.advice,
+                        "detail": error.detail,
+                        "reference": error.reference,
+                        "attempts_remaining": error.attempts_remaining,
+                    },
+                    indent=2,
+                )
+            )
+        lines = [f"ecmt: {error.code}: {error.title}", f"  What to do: {error.advice}"]
+        if error.attempts_remaining is not None:
+            lines.append(f"  Attempts left before the account locks: {error.attempts_remaining}")
+        if error.reference:
+            lines.append(f"  Reference for the helpdesk: {error.reference}")
+        if error.detail:
+            lines.append(f"  Detail: {error.detail}")
+        self.say("\n".join(lines))
