@@ -93,13 +93,13 @@ class FakeStore:
 class MiniCA:
     """A root and an issuing CA made in memory, issuing like the reference server."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "Fake") -> None:
         now = datetime.now(UTC)
         self.root_key = ec.generate_private_key(ec.SECP256R1())
-        root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Fake Root")])
+        root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{name} Root")])
         self.root = self._ca(root_name, root_name, self.root_key, self.root_key, now)
         self.key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Fake Issuing CA")])
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{name} Issuing CA")])
         self.issuing = self._ca(name, root_name, self.key, self.root_key, now)
 
     @staticmethod
@@ -150,6 +150,12 @@ class FakeEst:
     epoc_override: str | None = None
     sent: list[bytes] = field(default_factory=list)
     issued: dict[bytes, x509.Certificate] = field(default_factory=dict)
+
+    def __enter__(self) -> FakeEst:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
 
     def cacerts(self) -> list[x509.Certificate]:
         return [self.ca.issuing, self.ca.root]

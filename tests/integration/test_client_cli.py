@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -299,3 +300,37 @@ def test_secrets_never_leak(server, nss_db, tmp_path):
     logs = list((tmp_path / ".local" / "state").rglob("*.log"))
     assert logs, "the client wrote no log file"
     assert "simpleenroll -> 200" in "".join(p.read_text() for p in logs)
+
+
+def test_demo_server_then_renew_into_nss_then_status(nss_db, tmp_path):
+    """The whole story with the two published commands: `ccms-server demo`, `ecmt renew`."""
+    from support import start_process, stop_process
+
+    proc, line = start_process(["demo", "--data-dir", str(tmp_path / "demo")])
+    try:
+        demo = json.loads(line)
+        run = ecmt(
+            "renew",
+            "--server",
+            demo["url"],
+            "--trust-anchor",
+            demo["trust_anchor"],
+            "--store",
+            f"nss:{nss_db}",
+            "--epoc",
+            demo["epoc"],
+            "--pin-stdin",
+            "--accept-terms",
+            home=tmp_path,
+            stdin=demo["pin"] + "\n",
+        )
+        assert run.returncode == 0, run.stderr
+        assert 'Accepted "Acceptable Use Policy" version 1.' in run.stderr
+        (cert,) = nss_certs(nss_db)
+        assert epoc_of(cert) == demo["epoc"]
+        status = ecmt("status", "--json", "--store", f"nss:{nss_db}", home=tmp_path)
+        (entry,) = status.json["certificates"]
+        assert entry["epoc"] == demo["epoc"]
+        assert entry["days_left"] >= 364
+    finally:
+        assert stop_process(proc) == 0

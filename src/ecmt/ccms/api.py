@@ -20,6 +20,15 @@ class ApiClient:
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
 
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def client_release(self) -> bytes:
         try:
             return self.transport.request("GET", API_PREFIX + "client-release").body

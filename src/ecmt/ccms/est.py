@@ -53,6 +53,15 @@ class EstClient:
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
 
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> EstClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def cacerts(self) -> list[x509.Certificate]:
         return decode_certs(self.transport.request("GET", EST_PREFIX + "cacerts"))
 

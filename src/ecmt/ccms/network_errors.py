@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 
@@ -12,8 +13,9 @@ from ..domain.errors import EcmtError, ErrorCode
 
 # OpenSSL X509_V_ERR_* values
 _CLOCK = {9, 10}  # certificate not yet valid, has expired
-_HOSTNAME = {62}
+_HOSTNAME = {62, 64}  # host name, IP address mismatch
 _UNTRUSTED = {2, 18, 19, 20, 21}
+_PROXY_407 = re.compile(r"Tunnel connection failed: 407\b")
 _CLIENT_CERT_ALERTS = (
     "CERTIFICATE_REQUIRED",
     "UNKNOWN_CA",
@@ -50,7 +52,9 @@ def translate_exception(
         return EcmtError(code, text, reference=request_id)
 
     if isinstance(exc, requests.exceptions.ProxyError):
-        return error(ErrorCode.PROXY_AUTH if "407" in text else ErrorCode.PROXY_ERROR)
+        # the proxy's status, not any "407" in a host name or port number
+        auth = any(_PROXY_407.search(str(c)) for c in causes)
+        return error(ErrorCode.PROXY_AUTH if auth else ErrorCode.PROXY_ERROR)
     for cause in causes:
         if isinstance(cause, ssl.SSLCertVerificationError):
             number = cause.verify_code

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from ccms_server.wire import MEDIA_PROBLEM, ProblemCode
@@ -66,7 +67,7 @@ def retry_after_seconds(value: str | None, default: int | None = None) -> int | 
 
 
 def error_from_response(
-    status: int, content_type: str, body: bytes, headers: dict[str, str], request_id: str
+    status: int, content_type: str, body: bytes, headers: Mapping[str, str], request_id: str
 ) -> EcmtError:
     code = _by_status(status)
     detail = f"HTTP {status}"

@@ -4,14 +4,18 @@ and every failure translated into an `EcmtError` at this boundary.
 
 from __future__ import annotations
 
+import base64
 import logging
 import platform
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 import requests.adapters
+import requests.auth
+from requests.structures import CaseInsensitiveDict
 
 from .. import __version__
 from ..config import EcmtSettings
@@ -46,13 +50,33 @@ class _ContextAdapter(requests.adapters.HTTPAdapter):
         kwargs["cert_reqs"] = "CERT_REQUIRED"
         return host, kwargs
 
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        """requests would set the pool's `ca_certs` to REQUESTS_CA_BUNDLE (or certifi), and
+        urllib3 would then load that bundle into our context: trust comes from it alone."""
+        conn.cert_reqs = "CERT_REQUIRED"
+        conn.ca_certs = None
+        conn.ca_cert_dir = None
+
+
+class _Basic(requests.auth.AuthBase):
+    """HTTP Basic in UTF-8, as the server decodes it (requests would use Latin-1 and fail on
+    any other character a user types into the PIN field)."""
+
+    def __init__(self, credentials: PinCredentials) -> None:
+        pair = f"{credentials.epoc}:{credentials.pin.get_secret_value()}".encode()
+        self._header = "Basic " + base64.b64encode(pair).decode("ascii")
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self._header
+        return request
+
 
 @dataclass(frozen=True)
 class Reply:
     status: int
     content_type: str
     body: bytes
-    headers: dict[str, str]
+    headers: Mapping[str, str]  # case-insensitive, as HTTP header names are
     request_id: str
 
 
@@ -102,32 +126,45 @@ class Transport:
         headers = {"X-Request-ID": request_id}
         if content_type:
             headers["Content-Type"] = content_type
-        auth = (credentials.epoc, credentials.pin.get_secret_value()) if credentials else None
+        auth = _Basic(credentials) if credentials else None
         try:
-            response = self._session.request(
-                method,
-                self.base_url + path,
-                data=body,
-                headers=headers,
-                auth=auth,
-                timeout=self._timeout,
-                allow_redirects=False,
-            )
+            reply = self._send(method, path, body, headers, auth, request_id)
         except requests.RequestException as exc:
             raise translate_exception(exc, request_id, self.has_identity) from None
-        reply = Reply(
-            status=response.status_code,
-            content_type=response.headers.get("Content-Type", ""),
-            body=response.content,
-            headers=dict(response.headers),
-            request_id=response.headers.get("X-Request-ID", request_id),
-        )
         log.info("%s %s -> %d rid=%s", method, path, reply.status, reply.request_id)
         if reply.status not in ok:
             raise error_from_response(
                 reply.status, reply.content_type, reply.body, reply.headers, reply.request_id
             )
         return reply
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        auth: _Basic | None,
+        request_id: str,
+    ) -> Reply:
+        """The `requests.Response` stays in this frame: an error raised by `request` keeps its
+        traceback, and a response alive in it would hold the connection's socket open."""
+        with self._session.request(
+            method,
+            self.base_url + path,
+            data=body,
+            headers=headers,
+            auth=auth,
+            timeout=self._timeout,
+            allow_redirects=False,
+        ) as response:
+            return Reply(
+                status=response.status_code,
+                content_type=response.headers.get("Content-Type", ""),
+                body=response.content,
+                headers=CaseInsensitiveDict(response.headers),
+                request_id=response.headers.get("X-Request-ID", request_id),
+            )
 
 
 def require(condition: bool, detail: str, reply: Reply) -> None:

@@ -284,7 +284,8 @@ def add_check_release(parser: argparse.ArgumentParser) -> None:
 
 def run_check_release(args: argparse.Namespace, out: Output) -> int:
     app = _app(args)
-    decision = app.release.run(app.api().client_release)
+    with app.api() as api:
+        decision = app.release.run(api.client_release)
     payload = {
         "verdict": decision.verdict,
         "running_version": decision.running_version,

@@ -35,10 +35,12 @@ class LogonService:
 
     def logon(self, credentials: PinCredentials) -> AccountInfo:
         """Checks EPOC and PIN without using the PIN up; a wrong PIN counts toward lockout."""
-        return self._api_for(None).account(credentials)
+        with self._api_for(None) as api:
+            return api.account(credentials)
 
     def logon_with_certificate(self, identity: ClientIdentity) -> AccountInfo:
-        return self._api_for(identity).account(None)
+        with self._api_for(identity) as api:
+            return api.account(None)
 
 
 class TermsService:
@@ -46,7 +48,8 @@ class TermsService:
         self._api_for = api_for
 
     def current(self) -> TermsDocument:
-        return self._api_for(None).terms()
+        with self._api_for(None) as api:
+            return api.terms()
 
     @staticmethod
     def needs_acceptance(account: AccountInfo, terms: TermsDocument) -> bool:
@@ -59,4 +62,5 @@ class TermsService:
         identity: ClientIdentity | None = None,
     ) -> None:
         """Record acceptance of exactly the version and text the user was shown."""
-        self._api_for(identity).accept_terms(credentials, terms)
+        with self._api_for(identity) as api:
+            api.accept_terms(credentials, terms)

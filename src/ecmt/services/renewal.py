@@ -87,7 +87,12 @@ class RenewalService:
         if request.credentials is None and request.current is None:
             raise EcmtError(ErrorCode.PIN_MISSING, "neither a PIN nor a current certificate")
         cancel = cancel or threading.Event()
-        est = self._est_for(request.current)
+        with self._est_for(request.current) as est:
+            return self._renew(est, request, progress, cancel)
+
+    def _renew(
+        self, est: EstClient, request: RenewalRequest, progress: Progress, cancel: threading.Event
+    ) -> RenewalResult:
         pending = self._journal.load(request.epoc, self._clock())
         recovered = pending is not None and pending.via == request.via
         progress(RenewalStage.GENERATING_KEY, "resuming the earlier request" if recovered else None)
