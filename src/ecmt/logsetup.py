@@ -3,8 +3,10 @@ defence that masks any secret registered during this run (PIN, backup password).
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
+import os
 from pathlib import Path
 
 from ccms_server.files import private_dir
@@ -39,6 +41,14 @@ class Redactor(logging.Filter):
 REDACTOR = Redactor()
 
 
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Each log file, including those made at rotation, is created 0600."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
 def configure(log_dir: Path, verbose: bool = False) -> Path:
     """Log to LOG_DIR/ecmt.log (1 MiB x 5); returns the path for support details."""
     private_dir(log_dir)
@@ -48,12 +58,11 @@ def configure(log_dir: Path, verbose: bool = False) -> Path:
     for handler in list(root.handlers):
         root.removeHandler(handler)
         handler.close()
-    handler = logging.handlers.RotatingFileHandler(
+    handler = _PrivateRotatingFileHandler(
         path, maxBytes=1024 * 1024, backupCount=5, encoding="utf-8"
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     handler.addFilter(REDACTOR)
     root.addHandler(handler)
     root.propagate = False
-    path.touch(mode=0o600, exist_ok=True)
     return path
