@@ -25,6 +25,13 @@ _CLIENT_CERT_ALERTS = (
     "CERTIFICATE_REVOKED",
 )
 
+_CLIENT_CERT_DROPS = (
+    ConnectionResetError,
+    ConnectionAbortedError,
+    BrokenPipeError,
+    ssl.SSLEOFError,
+)
+
 
 def _chain(exc: BaseException) -> list[BaseException]:
     seen: list[BaseException] = []
@@ -67,7 +74,8 @@ def translate_exception(
             return error(ErrorCode.TLS_ERROR)
     if with_client_cert and (
         any(alert in text.upper() for alert in _CLIENT_CERT_ALERTS)
-        or any(isinstance(c, ConnectionResetError | ConnectionAbortedError) for c in causes)
+        # TLS 1.3 reports the refusal after the handshake: an alert, a reset, or a bare EOF
+        or any(isinstance(c, _CLIENT_CERT_DROPS) for c in causes)
         or "RemoteDisconnected" in text
     ):
         return error(ErrorCode.CERT_NOT_ACCEPTED)

@@ -71,6 +71,17 @@ class _Basic(requests.auth.AuthBase):
         return request
 
 
+class _NoAuth(requests.auth.AuthBase):
+    """An explicit "no credentials": requests would otherwise add ~/.netrc's for the host,
+    and a certificate-authenticated call would turn into a password logon."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
+_NO_AUTH = _NoAuth()
+
+
 @dataclass(frozen=True)
 class Reply:
     status: int
@@ -126,7 +137,7 @@ class Transport:
         headers = {"X-Request-ID": request_id}
         if content_type:
             headers["Content-Type"] = content_type
-        auth = _Basic(credentials) if credentials else None
+        auth = _Basic(credentials) if credentials else _NO_AUTH
         try:
             reply = self._send(method, path, body, headers, auth, request_id)
         except requests.RequestException as exc:
@@ -144,7 +155,7 @@ class Transport:
         path: str,
         body: bytes | None,
         headers: dict[str, str],
-        auth: _Basic | None,
+        auth: requests.auth.AuthBase,
         request_id: str,
     ) -> Reply:
         """The `requests.Response` stays in this frame: an error raised by `request` keeps its

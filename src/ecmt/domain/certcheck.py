@@ -37,16 +37,25 @@ def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
 
 
 def chains_to(cert: x509.Certificate, cas: Sequence[x509.Certificate]) -> bool:
-    """True when `cert` links, signature by signature, into the CA certificates given."""
-    current, seen = cert, 0
-    while seen <= len(cas):
-        parent = next((ca for ca in cas if _issued_by(current, ca)), None)
-        if parent is None:
+    """True when `cert` links, signature by signature, into the CA certificates given.
+
+    The walk ends at a self-signed root, at the top of what cacerts holds, or where it would
+    go round in a loop: during a root rollover cacerts also holds the cross-certificates
+    OldWithNew and NewWithOld (RFC 7030 4.1.3), which certify each other.
+    """
+    current: x509.Certificate = cert
+    visited: list[x509.Certificate] = []
+    while True:
+        parents = [ca for ca in cas if _issued_by(current, ca)]
+        if not parents:
             return current is not cert  # reached the top of what cacerts holds
-        if parent.subject == parent.issuer:
+        if any(parent.subject == parent.issuer for parent in parents):
             return True
-        current, seen = parent, seen + 1
-    return False
+        unvisited = [parent for parent in parents if parent not in visited]
+        if not unvisited:
+            return True  # cross-certificates in a loop, all inside cacerts
+        current = unvisited[0]
+        visited.append(current)
 
 
 def check_issued(
