@@ -7,6 +7,7 @@ Files are TOML at platformdirs locations (`site_config_dir("ecmt")/config.toml` 
 
 from __future__ import annotations
 
+import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +18,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -114,8 +116,12 @@ def load_settings(
         layered = _Layered
     try:
         return layered(**{k: v for k, v in flags.items() if v is not None})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise EcmtError(ErrorCode.CONFIG_INVALID, problems) from None
+    except (SettingsError, tomllib.TOMLDecodeError, ValueError) as exc:
+        if isinstance(exc, ValidationError):
+            raise _invalid(exc) from None
+        raise EcmtError(ErrorCode.CONFIG_INVALID, str(exc)) from None
+
+
+def _invalid(exc: ValidationError) -> EcmtError:
+    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+    return EcmtError(ErrorCode.CONFIG_INVALID, problems)

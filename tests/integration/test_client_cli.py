@@ -334,3 +334,91 @@ def test_demo_server_then_renew_into_nss_then_status(nss_db, tmp_path):
         assert entry["days_left"] >= 364
     finally:
         assert stop_process(proc) == 0
+
+
+def test_weak_backup_password_stops_before_anything_is_sent(server, tmp_path):
+    epoc = server.add_account()
+    weak = tmp_path / "weak"
+    weak.write_text("password\n")
+    run = ecmt(
+        "renew",
+        *common(server, f"files:{tmp_path / 'store'}"),
+        "--epoc",
+        epoc,
+        "--pin-stdin",
+        "--backup",
+        str(tmp_path / "b.p12"),
+        "--backup-password-file",
+        str(weak),
+        home=tmp_path,
+        stdin=server.issue_pin(epoc),
+    )
+    assert run.returncode == 8
+    assert "ECMT-BACKUP-PASSWORD-POLICY" in run.stderr
+    assert server.admin.list_certificates(epoc) == []
+    assert "password" not in run.stderr.split("Detail:")[-1]
+
+
+def test_configuration_mistakes_are_config_invalid(tmp_path):
+    config = tmp_path / "broken.toml"
+    config.write_text("server_url = [\n")
+    run = ecmt("status", "--config", str(config), "--json", home=tmp_path)
+    assert run.returncode == 1
+    assert run.json["code"] == "ECMT-CONFIG-INVALID"
+    assert "Traceback" not in run.stderr
+
+
+def _publish(server, serial: int, latest: str, minimum: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from ccms_server import release
+
+    paths = server.services.paths
+    now = datetime.now(UTC).replace(microsecond=0)
+    signed = {
+        "schema": 1,
+        "product": "ecmt",
+        "channel": "stable",
+        "serial": serial,
+        "issued": now.isoformat(),
+        "expires": (now + timedelta(days=7)).isoformat(),
+        "latest_version": latest,
+        "minimum_version": minimum,
+        "install_page": "https://example.invalid/install.html",
+        "release_notes": "",
+        "artifacts": [],
+    }
+    envelope = release.sign(signed, release.load_signing_key(paths.release_key, None))
+    release.publish(envelope, server.data_dir / "release.json", paths.release_public_key)
+
+
+def test_check_release_fine_offer_block(server, tmp_path):
+    import tomli_w
+
+    keys = json.loads(server.services.paths.release_public_key.read_text())["keys"]
+    config = tmp_path / "release.toml"
+    config.write_text(tomli_w.dumps({"release_keys": keys}))
+    args = [
+        "check-release",
+        "--config",
+        str(config),
+        "--server",
+        server.url,
+        "--trust-anchor",
+        str(server.trust_anchor),
+        "--json",
+    ]
+    _publish(server, 1, "0.0.1", "0.0.1")
+    fine = ecmt(*args, home=tmp_path)
+    assert (fine.returncode, fine.json["verdict"]) == (0, "fine"), fine.stderr
+    _publish(server, 2, "999.0.0", "0.0.1")
+    offer = ecmt(*args, home=tmp_path)
+    assert (offer.returncode, offer.json["verdict"]) == (0, "offer")
+    _publish(server, 3, "999.0.0", "999.0.0")
+    block = ecmt(*args, home=tmp_path)
+    assert block.returncode == 7
+    assert block.json["status"] == "blocked"
+    assert block.json["install_page"] == "https://example.invalid/install.html"
+    human = ecmt(*args[:-1], home=tmp_path)
+    assert human.returncode == 7
+    assert "ECMT-RELEASE-BLOCKED" in human.stderr

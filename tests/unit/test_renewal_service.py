@@ -222,3 +222,4 @@ def test_journal_is_encrypted_and_expires(tmp_path, ca):
     with pytest.raises(EcmtError) as caught:
         journal.load(EPOC)
     assert caught.value.code is ErrorCode.JOURNAL_UNREADABLE
+    assert journal.load(EPOC) is None  # set aside: the next renewal starts afresh

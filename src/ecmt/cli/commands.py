@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ from ..app import App, build_app
 from ..config import EcmtSettings, load_settings
 from ..domain.errors import EcmtError, ErrorCode
 from ..domain.models import BackupFormat, ClientIdentity, PinCredentials, RenewalStage
+from ..domain.password_policy import check_pair
 from ..logsetup import REDACTOR, configure
 from ..services.backup import write_backup
 from ..services.release import raise_if_blocked
@@ -116,6 +118,8 @@ def run_renew(args: argparse.Namespace, out: Output) -> int:
     backup_password = None
     if args.backup:  # check the backup inputs before anything is sent
         backup_password = _read_secret(args.backup_password_file, False, "backup password")
+        if backup_password is not None:
+            check_pair(backup_password.get_secret_value(), backup_password.get_secret_value())
         if backup_password is None:
             raise EcmtError(
                 ErrorCode.BACKUP_PASSWORD_POLICY, "--backup needs --backup-password-file"
@@ -296,7 +300,7 @@ def run_check_release(args: argparse.Namespace, out: Output) -> int:
         "artifact": decision.artifact.model_dump() if decision.artifact else None,
     }
     if decision.verdict == "block" and out.json_mode:
-        out.result(payload, "")
+        print(json.dumps({"status": "blocked", **payload}, indent=2))
         return 7
     raise_if_blocked(decision)
     human = {

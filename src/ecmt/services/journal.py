@@ -97,6 +97,8 @@ class Journal:
                 created=datetime.fromisoformat(data["created"]),
             )
         except (InvalidToken, ValueError, KeyError, TypeError):
+            # set it aside: this run reports it, the next one starts afresh
+            path.replace(path.with_suffix(".unreadable"))
             raise EcmtError(ErrorCode.JOURNAL_UNREADABLE, str(path)) from None
         if (now or datetime.now(UTC)) - pending.created > MAX_AGE:
             self.clear(epoc)
