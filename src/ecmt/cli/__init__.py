@@ -43,7 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ecmt", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"ecmt {__version__}")
     _global_options(parser, suppress=False)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument(
+        "--demo", action="store_true", help="open the wizard against a built-in demo service"
+    )
+    sub = parser.add_subparsers(
+        dest="command", required=False, title="commands (without one, the desktop app opens)"
+    )
     for name, (help_text, add_arguments, _run) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)
         _global_options(command, suppress=True)
@@ -55,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out = Output(json_mode=getattr(args, "json", False))
     try:
+        if args.command is None:
+            return _desktop(args)
         return COMMANDS[args.command][2](args, out)
     except EcmtError as error:
         out.error(error)
@@ -68,6 +75,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("ecmt").exception("unexpected error")
         out.error(EcmtError(ErrorCode.UNEXPECTED, type(exc).__name__))
         return 1
+
+
+def _desktop(args: argparse.Namespace) -> int:
+    """No subcommand: the wizard (Qt is imported only now, so scripts never pay for it)."""
+    from ..ui.main import run_gui
+    from .commands import settings_from_args
+
+    return run_gui(None if args.demo else settings_from_args(args), demo=args.demo)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from .output import Output
 STAGES = list(RenewalStage)
 
 
-def _settings(args: argparse.Namespace) -> EcmtSettings:
+def settings_from_args(args: argparse.Namespace) -> EcmtSettings:
     return load_settings(
         Path(args.config) if args.config else None,
         server_url=args.server,
@@ -35,7 +35,7 @@ def _settings(args: argparse.Namespace) -> EcmtSettings:
 
 
 def _app(args: argparse.Namespace) -> App:
-    settings = _settings(args)
+    settings = settings_from_args(args)
     configure(settings.log_dir, args.verbose)
     return build_app(settings)
 

@@ -1,0 +1,87 @@
+"""Starting the desktop app: settings, log, services, then the overview or the wizard.
+
+One handler turns any exception that escapes a slot into an ECMT-UNEXPECTED message
+with the log file's path, instead of a crash.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from types import TracebackType
+
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from ..app import build_app
+from ..config import EcmtSettings
+from ..domain.errors import EcmtError, ErrorCode
+from ..domain.models import CertState
+from ..logsetup import configure
+from . import tasks
+from .session import WizardSession
+
+log = logging.getLogger(__name__)
+
+
+def install_fatal_handler(session: WizardSession, parent: QWidget | None) -> None:
+    def handler(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        log.error("unexpected error", exc_info=(kind, value, tb))
+        error = EcmtError(ErrorCode.UNEXPECTED, kind.__name__)
+        session.last_error = error
+        box = QMessageBox(parent)
+        box.setIcon(QMessageBox.Icon.Critical)
+        box.setWindowTitle("Something went wrong")
+        box.setText(f"{error.title} ({error.code.value})")
+        box.setInformativeText(f"{error.advice}\n\nThe log file is {session.log_path}")
+        box.show()
+
+    sys.excepthook = handler
+
+
+def needs_renewal(session: WizardSession) -> bool:
+    """Open the wizard unless a certificate here is valid and outside its renewal window."""
+    try:
+        states = {s.state for s in session.app.status.certificates()}
+    except EcmtError:
+        return True
+    return CertState.VALID not in states
+
+
+def run_gui(settings: EcmtSettings | None, demo: bool = False) -> int:
+    from .overview import OverviewWindow
+    from .wizard import RenewalWizard
+
+    qt_app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(qt_app, QApplication)
+    qt_app.setApplicationName("ecmt")
+    qt_app.setApplicationDisplayName("ePractitioner certificate")
+    environment = None
+    if demo:
+        from .demo import start_demo
+
+        environment = start_demo()
+        settings = environment.settings
+    assert settings is not None
+    log_path = configure(settings.log_dir)
+    session = WizardSession(
+        build_app(settings), log_path, environment.letter if environment else None
+    )
+    windows: list[QWidget] = []
+
+    def open_wizard() -> None:
+        wizard = RenewalWizard(session)
+        wizard.finished.connect(lambda _result: overview.refresh())
+        windows.append(wizard)
+        wizard.show()
+
+    overview = OverviewWindow(session, open_wizard)
+    install_fatal_handler(session, overview)
+    overview.show()
+    if needs_renewal(session):
+        open_wizard()
+    try:
+        return qt_app.exec()
+    finally:
+        tasks.wait_all()
+        if environment is not None:
+            environment.close()

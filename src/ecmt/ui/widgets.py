@@ -1,0 +1,126 @@
+"""Small widgets every page uses: the step header, the error panel, a status line.
+
+Meaning never rests on colour alone: every state has a symbol and words too; every
+interactive control gets an accessible name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..domain.errors import EcmtError
+
+
+def label(text: str = "", *, bold: bool = False, wrap: bool = True, name: str = "") -> QLabel:
+    widget = QLabel(text)
+    widget.setWordWrap(wrap)
+    widget.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    if bold:
+        font = widget.font()
+        font.setBold(True)
+        widget.setFont(font)
+    if name:
+        widget.setAccessibleName(name)
+    return widget
+
+
+def button(text: str, accessible: str, on_click: Callable[[], None] | None = None) -> QPushButton:
+    widget = QPushButton(text)
+    widget.setAccessibleName(accessible)
+    if on_click is not None:
+        widget.clicked.connect(on_click)
+    return widget
+
+
+class Mood(StrEnum):
+    OK = "ok"
+    WORKING = "working"
+    WARNING = "warning"
+    PROBLEM = "problem"
+    WAITING = "waiting"
+
+
+_SYMBOL = {Mood.OK: "✔", Mood.WORKING: "…", Mood.WARNING: "!", Mood.PROBLEM: "✖", Mood.WAITING: "○"}
+_COLOUR = {
+    Mood.OK: "#1b6e20",
+    Mood.WORKING: "#444444",
+    Mood.WARNING: "#8a5300",
+    Mood.PROBLEM: "#b00020",
+    Mood.WAITING: "#666666",
+}
+
+
+class StatusLine(QWidget):
+    """A symbol and a sentence: "✔ No administrator rights are needed"."""
+
+    def __init__(self, text: str = "", mood: Mood = Mood.WAITING) -> None:
+        super().__init__()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.symbol = QLabel()
+        self.symbol.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.text = label()
+        layout.addWidget(self.symbol)
+        layout.addWidget(self.text, 1)
+        self.set(text, mood)
+
+    def set(self, text: str, mood: Mood) -> None:
+        self.mood = mood
+        self.symbol.setText(_SYMBOL[mood])
+        self.symbol.setStyleSheet(f"color: {_COLOUR[mood]}; font-weight: bold;")
+        self.symbol.setAccessibleName(mood.value)
+        self.text.setText(text)
+        self.setAccessibleName(f"{mood.value}: {text}")
+
+
+class ErrorPanel(QFrame):
+    """A failure on the page that met it: plain title, what to do, code and reference."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setObjectName("errorPanel")
+        self.setStyleSheet("#errorPanel { border: 2px solid #b00020; border-radius: 4px; }")
+        layout = QVBoxLayout(self)
+        self.title = label(bold=True, name="Error")
+        self.advice = label(name="What to do next")
+        self.facts = label(name="Error code and reference")
+        self.retry = button("&Try again", "Try again")
+        layout.addWidget(self.title)
+        layout.addWidget(self.advice)
+        layout.addWidget(self.facts)
+        row = QHBoxLayout()
+        row.addWidget(self.retry)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.error: EcmtError | None = None
+        self.hide()
+
+    def show_error(self, error: EcmtError, extra: str = "", can_retry: bool = True) -> None:
+        self.error = error
+        self.title.setText(f"✖ {error.title}")
+        advice = error.advice
+        if error.attempts_remaining is not None:
+            advice += f" You have {error.attempts_remaining} tries left before the account locks."
+        self.advice.setText(f"{extra} {advice}".strip())
+        facts = f"Error code: {error.code.value}"
+        if error.reference:
+            facts += f"   Reference: {error.reference}"
+        self.facts.setText(facts)
+        self.retry.setVisible(can_retry)
+        self.show()
+
+    def clear(self) -> None:
+        self.error = None
+        self.hide()

@@ -1,0 +1,110 @@
+"""The renewal wizard: one page per step, Help with the helpdesk numbers, and
+"Copy support details" on every page."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QLabel, QMessageBox, QVBoxLayout, QWidget, QWizard
+
+from .pages.admin import AdminPage
+from .pages.backup import BackupPage
+from .pages.base import PageId, StepPage
+from .pages.done import DonePage
+from .pages.logon import LogonPage
+from .pages.overview import OverviewPage
+from .pages.request import RequestPage
+from .pages.terms import TermsPage
+from .pages.version import VersionPage
+from .session import WizardSession
+from .widgets import label
+
+PAGES: tuple[type[StepPage], ...] = (
+    AdminPage,
+    VersionPage,
+    LogonPage,
+    OverviewPage,
+    TermsPage,
+    RequestPage,
+    BackupPage,
+    DonePage,
+)
+
+
+def helpdesk_text(session: WizardSession) -> str:
+    lines = [
+        f"{h.name}: {h.phone}" + (f" ({h.serves})" if h.serves else "")
+        for h in session.app.settings.helpdesks
+    ]
+    return "\n".join(lines) or "Ask your IT helpdesk."
+
+
+class RenewalWizard(QWizard):
+    def __init__(self, session: WizardSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.setWindowTitle("Renew your ePractitioner certificate")
+        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        self.setOption(QWizard.WizardOption.HaveHelpButton, True)
+        self.setOption(QWizard.WizardOption.HaveCustomButton1, True)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
+        self.setButtonText(QWizard.WizardButton.CustomButton1, "Copy support &details")
+        self.customButtonClicked.connect(self._copy_support_details)
+        self.helpRequested.connect(self.show_help)
+        for button, name in (
+            (QWizard.WizardButton.BackButton, "Back"),
+            (QWizard.WizardButton.NextButton, "Next"),
+            (QWizard.WizardButton.FinishButton, "Finish"),
+            (QWizard.WizardButton.CancelButton, "Cancel"),
+            (QWizard.WizardButton.HelpButton, "Help: helpdesk numbers"),
+            (QWizard.WizardButton.CustomButton1, "Copy support details"),
+        ):
+            self.button(button).setAccessibleName(name)
+        self.pages: dict[PageId, StepPage] = {}
+        for page_class in PAGES:
+            page = page_class(session)
+            self.pages[page.page_id] = page
+            self.setPage(int(page.page_id), page)
+        self.setStartId(int(PageId.ADMIN))
+        self.demo_letter: QWidget | None = None
+        if session.demo_note:  # held here: QWizard does not keep the side widget alive
+            self.demo_letter = _demo_letter(session.demo_note)
+            self.setSideWidget(self.demo_letter)
+        self.setMinimumSize(640, 520)
+        self.help_box: QMessageBox | None = None
+
+    def page_of(self, page_id: PageId) -> StepPage:
+        return self.pages[page_id]
+
+    def _copy_support_details(self, which: int) -> None:
+        if which == QWizard.WizardButton.CustomButton1.value:
+            QGuiApplication.clipboard().setText(self.session.support_details())
+
+    def show_help(self) -> None:
+        """Non-modal (show, not exec), so the wizard keeps working behind it."""
+        box = QMessageBox(self)
+        box.setWindowTitle("Help")
+        box.setIcon(QMessageBox.Icon.Information)
+        box.setText("If you need help, call:")
+        box.setInformativeText(helpdesk_text(self.session))
+        box.setDetailedText(self.session.support_details())
+        box.setStandardButtons(QMessageBox.StandardButton.Close)
+        box.show()
+        self.help_box = box
+
+
+def _demo_letter(note: str) -> QWidget:
+    panel = QWidget()
+    panel.setObjectName("demoLetter")
+    panel.setStyleSheet("#demoLetter { background: #fff8d6; border: 1px dashed #8a5300; }")
+    panel.setAccessibleName("Demo PIN letter")
+    layout = QVBoxLayout(panel)
+    heading = label("DEMO PIN LETTER", bold=True)
+    layout.addWidget(heading)
+    text = QLabel(note)
+    text.setWordWrap(True)
+    text.setAccessibleName("Demo PIN letter text")
+    layout.addWidget(text)
+    layout.addStretch(1)
+    panel.setMaximumWidth(220)
+    return panel

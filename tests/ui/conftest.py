@@ -1,0 +1,42 @@
+"""UI fixtures: Qt offscreen, and a wizard session wired to the real reference server."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ecmt.app import build_app
+from ecmt.ui import tasks
+from ecmt.ui.session import WizardSession
+from support import Harness, client_settings
+
+
+@pytest.fixture
+def session_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., WizardSession]]:
+    """`session_for(server, **client_settings)` -> a WizardSession against that server."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    made: list[WizardSession] = []
+
+    def make(server: Harness, **overrides: Any) -> WizardSession:
+        folder = tmp_path / f"client{len(made)}"
+        settings = client_settings(server, folder, **overrides)
+        session = WizardSession(build_app(settings), folder / "logs" / "ecmt.log")
+        made.append(session)
+        return session
+
+    yield make
+    tasks.wait_all()
+
+
+@pytest.fixture
+def session(server: Harness, session_for: Callable[..., WizardSession]) -> WizardSession:
+    return session_for(server)
