@@ -1,10 +1,3 @@
 """ecmt: renew the ePractitioner client certificate (desktop wizard, services, CLI)."""
 
-from __future__ import annotations
-
-from importlib import metadata
-
-try:
-    __version__ = metadata.version("ecmt")
-except metadata.PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0"
+__version__ = "0.1.0"  # the one place the version is written (pyproject reads it)

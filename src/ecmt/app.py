@@ -1,42 +1,84 @@
 """The composition root: settings -> adapters -> services. The only place that picks
-concrete classes; the CLI and the wizard both start here."""
+concrete classes; the CLI and the wizard both start here.
+
+Services that need the network stack are built on first use, so the desktop app shows
+its first page without loading requests, TLS or the keyring.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .ccms.api import ApiClient
-from .ccms.est import EstClient
-from .ccms.transport import Transport
 from .certstore import open_store
-from .certstore.port import CertStore
 from .config import EcmtSettings
 from .domain.errors import EcmtError, ErrorCode
 from .domain.models import ClientIdentity
 from .secrets import KeyringSecrets
-from .services.journal import Journal
-from .services.logon import LogonService, TermsService
-from .services.release import ReleaseCheck
-from .services.renewal import RenewalService
 from .services.status import StatusService
 
+if TYPE_CHECKING:
+    from .ccms.api import ApiClient
+    from .ccms.est import EstClient
+    from .certstore.port import CertStore
+    from .services.logon import LogonService, TermsService
+    from .services.release import ReleaseCheck
+    from .services.renewal import RenewalService
 
-@dataclass(frozen=True)
+
 class App:
-    settings: EcmtSettings
-    store: CertStore
-    status: StatusService
-    logon: LogonService
-    terms: TermsService
-    renewal: RenewalService
-    release: ReleaseCheck
+    def __init__(self, settings: EcmtSettings) -> None:
+        self.settings = settings
+        self.secrets = KeyringSecrets(settings.state_dir / "secrets")
+        self.store: CertStore = open_store(settings.store, settings.data_dir, self.secrets)
+        self.status = StatusService(
+            store=self.store,
+            renewal_window_days=settings.renewal_window_days,
+            ca_cache=self.ca_cache,
+        )
+
+    @property
+    def ca_cache(self) -> Path:
+        return self.settings.state_dir / "ca-chain.pem"
 
     def est(self, identity: ClientIdentity | None = None) -> EstClient:
+        from .ccms.est import EstClient
+        from .ccms.transport import Transport
+
         return EstClient(Transport(self.settings, identity))
 
     def api(self, identity: ClientIdentity | None = None) -> ApiClient:
+        from .ccms.api import ApiClient
+        from .ccms.transport import Transport
+
         return ApiClient(Transport(self.settings, identity))
+
+    @cached_property
+    def logon(self) -> LogonService:
+        from .services.logon import LogonService
+
+        return LogonService(self.api, self.settings.epoc_pattern)
+
+    @cached_property
+    def terms(self) -> TermsService:
+        from .services.logon import TermsService
+
+        return TermsService(self.api)
+
+    @cached_property
+    def renewal(self) -> RenewalService:
+        from .services.journal import Journal
+        from .services.renewal import RenewalService
+
+        journal = Journal(self.settings.state_dir / "journal", self.secrets)
+        return RenewalService(self.settings, self.store, journal, self.est)
+
+    @cached_property
+    def release(self) -> ReleaseCheck:
+        from .services.release import ReleaseCheck
+
+        return ReleaseCheck.from_settings(self.settings)
 
     def current_identity(self, epoc: str) -> ClientIdentity:
         """The newest valid certificate for EPOC with its key, for `simplereenroll`."""
@@ -45,30 +87,6 @@ class App:
             raise EcmtError(ErrorCode.NO_CURRENT_CERT, f"EPOC {epoc} in {self.store.description}")
         return self.store.load_identity(stored.fingerprint)
 
-    @property
-    def ca_cache(self) -> Path:
-        return self.settings.state_dir / "ca-chain.pem"
-
 
 def build_app(settings: EcmtSettings) -> App:
-    secrets = KeyringSecrets(settings.state_dir / "secrets")
-    store = open_store(settings.store, settings.data_dir, secrets)
-
-    def api_for(identity: ClientIdentity | None) -> ApiClient:
-        return ApiClient(Transport(settings, identity))
-
-    def est_for(identity: ClientIdentity | None) -> EstClient:
-        return EstClient(Transport(settings, identity))
-
-    status = StatusService(store, settings.renewal_window_days, settings.state_dir / "ca-chain.pem")
-    return App(
-        settings=settings,
-        store=store,
-        status=status,
-        logon=LogonService(api_for, settings.epoc_pattern),
-        terms=TermsService(api_for),
-        renewal=RenewalService(
-            settings, store, Journal(settings.state_dir / "journal", secrets), est_for
-        ),
-        release=ReleaseCheck.from_settings(settings),
-    )
+    return App(settings)

@@ -11,10 +11,6 @@ import logging
 from pathlib import Path
 from typing import Protocol
 
-import keyring
-import keyring.errors
-from keyring.backends import fail
-
 from ccms_server.files import private_dir, write_atomic
 
 from .domain.errors import EcmtError, ErrorCode
@@ -34,10 +30,21 @@ class KeyringSecrets:
 
     def __init__(self, fallback_dir: Path) -> None:
         self._fallback = FileSecrets(fallback_dir)
-        backend = keyring.get_keyring()
-        self._use_keyring = not isinstance(backend, fail.Keyring)
-        if not self._use_keyring:
-            log.warning("no OS keyring; secrets kept in 0600 files under %s", fallback_dir)
+        self._checked: bool | None = None
+
+    @property
+    def _use_keyring(self) -> bool:
+        """Looked up on first use: finding the keyring backend costs time at start-up."""
+        if self._checked is None:
+            import keyring
+            from keyring.backends import fail
+
+            self._checked = not isinstance(keyring.get_keyring(), fail.Keyring)
+            if not self._checked:
+                log.warning(
+                    "no OS keyring; secrets kept in 0600 files under %s", self._fallback.folder
+                )
+        return self._checked
 
     @property
     def where(self) -> str:
@@ -46,6 +53,9 @@ class KeyringSecrets:
     def get(self, name: str) -> str | None:
         if not self._use_keyring:
             return self._fallback.get(name)
+        import keyring
+        import keyring.errors
+
         try:
             return keyring.get_password(SERVICE, name)
         except keyring.errors.KeyringError as exc:
@@ -55,6 +65,9 @@ class KeyringSecrets:
         if not self._use_keyring:
             self._fallback.set(name, value)
             return
+        import keyring
+        import keyring.errors
+
         try:
             keyring.set_password(SERVICE, name, value)
         except keyring.errors.KeyringError as exc:
@@ -64,6 +77,9 @@ class KeyringSecrets:
         if not self._use_keyring:
             self._fallback.delete(name)
             return
+        import keyring
+        import keyring.errors
+
         try:
             keyring.delete_password(SERVICE, name)
         except keyring.errors.PasswordDeleteError:

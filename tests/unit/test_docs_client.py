@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ecmt.cli.commands import COMMANDS
+from ecmt.cli.arguments import SUBCOMMANDS as COMMANDS
 from ecmt.cli.output import exit_code_for
 from ecmt.domain.errors import MESSAGES, ErrorCode
 

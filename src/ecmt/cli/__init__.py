@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..domain.errors import EcmtError, ErrorCode
-from .commands import COMMANDS
+from .arguments import SUBCOMMANDS, settings_from_args
 from .output import Output, exit_code_for
 
 
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(
         dest="command", required=False, title="commands (without one, the desktop app opens)"
     )
-    for name, (help_text, add_arguments, _run) in COMMANDS.items():
+    for name, (help_text, add_arguments) in SUBCOMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)
         _global_options(command, suppress=True)
         add_arguments(command)
@@ -62,7 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command is None:
             return _desktop(args)
-        return COMMANDS[args.command][2](args, out)
+        from .commands import RUNNERS
+
+        return RUNNERS[args.command](args, out)
     except EcmtError as error:
         out.error(error)
         return exit_code_for(error.code)
@@ -80,7 +82,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _desktop(args: argparse.Namespace) -> int:
     """No subcommand: the wizard (Qt is imported only now, so scripts never pay for it)."""
     from ..ui.main import run_gui
-    from .commands import settings_from_args
 
     return run_gui(None if args.demo else settings_from_args(args), demo=args.demo)
 

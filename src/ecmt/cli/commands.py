@@ -12,7 +12,6 @@ from typing import Any
 from pydantic import SecretStr
 
 from ..app import App, build_app
-from ..config import EcmtSettings, load_settings
 from ..domain.errors import EcmtError, ErrorCode
 from ..domain.models import BackupFormat, ClientIdentity, PinCredentials, RenewalStage
 from ..domain.password_policy import check_pair
@@ -20,18 +19,10 @@ from ..logsetup import REDACTOR, configure
 from ..services.backup import write_backup
 from ..services.release import raise_if_blocked
 from ..services.renewal import RenewalRequest, RenewalResult
+from .arguments import settings_from_args
 from .output import Output
 
 STAGES = list(RenewalStage)
-
-
-def settings_from_args(args: argparse.Namespace) -> EcmtSettings:
-    return load_settings(
-        Path(args.config) if args.config else None,
-        server_url=args.server,
-        trust_anchors=[Path(p) for p in args.trust_anchor] if args.trust_anchor else None,
-        store=args.store,
-    )
 
 
 def _app(args: argparse.Namespace) -> App:
@@ -59,11 +50,6 @@ def _read_secret(path: str | None, from_stdin: bool, what: str) -> SecretStr | N
 # --- status ----------------------------------------------------------------------------
 
 
-def add_status(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--epoc", help="only this EPOC number's certificates")
-    parser.add_argument("--json", action="store_true", help="machine-readable on stdout")
-
-
 def run_status(args: argparse.Namespace, out: Output) -> int:
     app = _app(args)
     found = app.status.certificates(args.epoc)
@@ -89,28 +75,6 @@ def run_status(args: argparse.Namespace, out: Output) -> int:
 
 
 # --- renew -----------------------------------------------------------------------------
-
-
-def add_renew(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--epoc", help="default: from the installed certificate")
-    pin = parser.add_mutually_exclusive_group()
-    pin.add_argument("--pin-stdin", action="store_true", help="read the PIN from stdin")
-    pin.add_argument("--pin-file", help="read the PIN from this file")
-    pin.add_argument(
-        "--with-current-cert",
-        action="store_true",
-        help="renew with the current valid certificate instead of a PIN",
-    )
-    parser.add_argument(
-        "--accept-terms",
-        action="store_true",
-        help="accept the current terms of use (read them with: ecmt terms)",
-    )
-    parser.add_argument("--backup", help="also write a verified PKCS#12 backup to this path")
-    parser.add_argument("--backup-password-file", help="the backup password, in a file")
-    parser.add_argument("--backup-format", choices=[f.value for f in BackupFormat])
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing backup")
-    parser.add_argument("--json", action="store_true")
 
 
 def run_renew(args: argparse.Namespace, out: Output) -> int:
@@ -222,16 +186,6 @@ def _renewal_payload(app: App, result: RenewalResult) -> dict[str, Any]:
 # --- backup ----------------------------------------------------------------------------
 
 
-def add_backup(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", required=True, help="the backup file to write (.p12)")
-    parser.add_argument("--password-file", required=True, help="the backup password, in a file")
-    parser.add_argument("--format", choices=[f.value for f in BackupFormat])
-    parser.add_argument("--fingerprint", help="which certificate (default: the newest valid)")
-    parser.add_argument("--epoc")
-    parser.add_argument("--overwrite", action="store_true")
-    parser.add_argument("--json", action="store_true")
-
-
 def run_backup(args: argparse.Namespace, out: Output) -> int:
     app = _app(args)
     password = _read_secret(args.password_file, False, "backup password")
@@ -268,10 +222,6 @@ def run_backup(args: argparse.Namespace, out: Output) -> int:
 # --- terms ---------------------------------------------------------------------------
 
 
-def add_terms(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true")
-
-
 def run_terms(args: argparse.Namespace, out: Output) -> int:
     """Show the current terms, so that --accept-terms is an informed choice."""
     terms = _app(args).terms.current()
@@ -280,10 +230,6 @@ def run_terms(args: argparse.Namespace, out: Output) -> int:
 
 
 # --- check-release ---------------------------------------------------------------------
-
-
-def add_check_release(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true")
 
 
 def run_check_release(args: argparse.Namespace, out: Output) -> int:
@@ -311,21 +257,10 @@ def run_check_release(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
-Command = tuple[
-    str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace, Output], int]
-]
-COMMANDS: dict[str, Command] = {
-    "status": ("show the ePractitioner certificates installed here", add_status, run_status),
-    "renew": ("renew the certificate (PIN or current certificate)", add_renew, run_renew),
-    "backup": (
-        "write a verified PKCS#12 backup of an installed certificate",
-        add_backup,
-        run_backup,
-    ),
-    "terms": ("show the current terms of use (the Acceptable Use Policy)", add_terms, run_terms),
-    "check-release": (
-        "check for a newer or required version of ecmt",
-        add_check_release,
-        run_check_release,
-    ),
+RUNNERS: dict[str, Callable[[argparse.Namespace, Output], int]] = {
+    "status": run_status,
+    "renew": run_renew,
+    "backup": run_backup,
+    "terms": run_terms,
+    "check-release": run_check_release,
 }

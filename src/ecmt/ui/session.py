@@ -5,16 +5,19 @@ from __future__ import annotations
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from ccms_server.wire import AccountInfo, TermsDocument
+from typing import TYPE_CHECKING
 
 from .. import __version__
-from ..app import App
-from ..domain.errors import EcmtError
-from ..domain.models import ClientIdentity, PinCredentials
-from ..services.backup import BackupResult
-from ..services.release import ReleaseDecision
-from ..services.renewal import RenewalResult
+
+if TYPE_CHECKING:  # only names for annotations: importing them would slow the start
+    from ccms_server.wire import AccountInfo, TermsDocument
+
+    from ..app import App
+    from ..domain.errors import EcmtError
+    from ..domain.models import ClientIdentity, PinCredentials
+    from ..services.backup import BackupResult
+    from ..services.release import ReleaseDecision
+    from ..services.renewal import RenewalResult
 
 
 @dataclass

@@ -60,6 +60,9 @@ class RenewalWizard(QWizard):
             (QWizard.WizardButton.CustomButton1, "Copy support details"),
         ):
             self.button(button).setAccessibleName(name)
+        # focus can land on Cancel when the focused control hides (an error panel's Try
+        # again); Enter must then not cancel the whole walk
+        self.button(QWizard.WizardButton.CancelButton).setAutoDefault(False)
         self.pages: dict[PageId, StepPage] = {}
         for page_class in PAGES:
             page = page_class(session)

@@ -1,0 +1,79 @@
+"""The command line's shape: options and subcommands. Light on imports, so that `ecmt`
+without a subcommand (the desktop app) and `--help` never load the network stack."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..config import EcmtSettings
+
+BACKUP_FORMATS = ("legacy", "modern")
+
+
+def settings_from_args(args: argparse.Namespace) -> EcmtSettings:
+    from ..config import load_settings
+
+    return load_settings(
+        Path(args.config) if args.config else None,
+        server_url=args.server,
+        trust_anchors=[Path(p) for p in args.trust_anchor] if args.trust_anchor else None,
+        store=args.store,
+    )
+
+
+def add_status(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--epoc", help="only this EPOC number's certificates")
+    parser.add_argument("--json", action="store_true", help="machine-readable on stdout")
+
+
+def add_renew(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--epoc", help="default: from the installed certificate")
+    pin = parser.add_mutually_exclusive_group()
+    pin.add_argument("--pin-stdin", action="store_true", help="read the PIN from stdin")
+    pin.add_argument("--pin-file", help="read the PIN from this file")
+    pin.add_argument(
+        "--with-current-cert",
+        action="store_true",
+        help="renew with the current valid certificate instead of a PIN",
+    )
+    parser.add_argument(
+        "--accept-terms",
+        action="store_true",
+        help="accept the current terms of use (read them with: ecmt terms)",
+    )
+    parser.add_argument("--backup", help="also write a verified PKCS#12 backup to this path")
+    parser.add_argument("--backup-password-file", help="the backup password, in a file")
+    parser.add_argument("--backup-format", choices=list(BACKUP_FORMATS))
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing backup")
+    parser.add_argument("--json", action="store_true")
+
+
+def add_backup(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", required=True, help="the backup file to write (.p12)")
+    parser.add_argument("--password-file", required=True, help="the backup password, in a file")
+    parser.add_argument("--format", choices=list(BACKUP_FORMATS))
+    parser.add_argument("--fingerprint", help="which certificate (default: the newest valid)")
+    parser.add_argument("--epoc")
+    parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--json", action="store_true")
+
+
+def add_terms(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true")
+
+
+def add_check_release(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true")
+
+
+SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
+    "status": ("show the ePractitioner certificates installed here", add_status),
+    "renew": ("renew the certificate (PIN or current certificate)", add_renew),
+    "backup": ("write a verified PKCS#12 backup of an installed certificate", add_backup),
+    "terms": ("show the current terms of use (the Acceptable Use Policy)", add_terms),
+    "check-release": ("check for a newer or required version of ecmt", add_check_release),
+}
