@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QLabel, QMessageBox, QVBoxLayout, QWidget, QWizard
+from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget, QWizard
 
 from .pages.admin import AdminPage
 from .pages.backup import BackupPage
@@ -62,7 +62,9 @@ class RenewalWizard(QWizard):
             self.button(button).setAccessibleName(name)
         # focus can land on Cancel when the focused control hides (an error panel's Try
         # again); Enter must then not cancel the whole walk
-        self.button(QWizard.WizardButton.CancelButton).setAutoDefault(False)
+        cancel = self.button(QWizard.WizardButton.CancelButton)
+        if isinstance(cancel, QPushButton):
+            cancel.setAutoDefault(False)
         self.pages: dict[PageId, StepPage] = {}
         for page_class in PAGES:
             page = page_class(session)
