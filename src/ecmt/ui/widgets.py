@@ -124,3 +124,56 @@ class ErrorPanel(QFrame):
     def clear(self) -> None:
         self.error = None
         self.hide()
+
+
+class Checklist(QWidget):
+    """Named items, each a StatusLine (symbol and words), in a fixed order: the renewal's
+    stages, the password rules. Keys are stable so pages and tests can address items."""
+
+    def __init__(self, items: list[tuple[str, str]], name: str) -> None:
+        super().__init__()
+        self.setAccessibleName(name)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.lines: dict[str, StatusLine] = {}
+        for key, text in items:
+            self.lines[key] = StatusLine(text)
+            layout.addWidget(self.lines[key])
+
+    def set(self, key: str, text: str, mood: Mood) -> None:
+        self.lines[key].set(text, mood)
+
+    def mood(self, key: str) -> Mood:
+        return self.lines[key].mood
+
+
+def scrolling(name: str) -> tuple[QWidget, QVBoxLayout]:
+    """A frameless scroll area and the layout to fill. At 200% text or on a small screen
+    the content scrolls instead of being squeezed until widgets overlap."""
+    from PySide6.QtWidgets import QScrollArea  # appended later: the top imports stay as they are
+
+    inner = QWidget()
+    layout = QVBoxLayout(inner)
+    layout.setContentsMargins(0, 0, 0, 0)
+    area = QScrollArea()
+    area.setAccessibleName(name)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(inner)
+    return area, layout
+
+
+def take_spare_height(outer: object, inner: object) -> None:
+    """Give `inner` (a page's body holding a `scrolling()` area) all the spare height of
+    `outer` (the page's layout). A QScrollArea's size hint is cached from its first
+    content, so without this a stretch beside it leaves it a sliver once content grows."""
+    from PySide6.QtWidgets import QBoxLayout
+
+    if isinstance(outer, QBoxLayout):
+        for index in range(outer.count()):
+            item = outer.itemAt(index)
+            outer.setStretch(index, 1 if item is not None and item.layout() is inner else 0)
+
+
+# A button beside a wrapped label: stays its own size at the top, however tall the text.
+TOP_LEFT = Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft
