@@ -55,6 +55,7 @@ class RenewalWizard(QWizard):
             (QWizard.WizardButton.BackButton, "Back"),
             (QWizard.WizardButton.NextButton, "Next"),
             (QWizard.WizardButton.FinishButton, "Finish"),
+            (QWizard.WizardButton.CommitButton, "Next"),
             (QWizard.WizardButton.CancelButton, "Cancel"),
             (QWizard.WizardButton.HelpButton, "Help: helpdesk numbers"),
             (QWizard.WizardButton.CustomButton1, "Copy support details"),
