@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs7
@@ -13,24 +12,11 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from ccms_server.wire import EST_PREFIX, MEDIA_PKCS10
 
 from ..domain.models import PinCredentials
+from .answers import Issued, Pending
 from .problems import retry_after_seconds
 from .transport import Reply, Transport, require
 
 DEFAULT_RETRY_AFTER = 30
-
-
-@dataclass(frozen=True)
-class Pending:
-    """202 Accepted: the request waits (e.g. for approval); send the same CSR again later."""
-
-    retry_after: int
-    reference: str
-
-
-@dataclass(frozen=True)
-class Issued:
-    certificates: list[x509.Certificate]
-    reference: str
 
 
 def decode_certs(reply: Reply) -> list[x509.Certificate]:

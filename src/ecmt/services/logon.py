@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
 from ccms_server.wire import AccountInfo, TermsDocument
 
-from ..ccms.api import ApiClient
 from ..domain.errors import EcmtError, ErrorCode
 from ..domain.models import ClientIdentity, PinCredentials
+
+if TYPE_CHECKING:
+    from ..ccms.api import ApiClient
 
 
 def validate_epoc(value: str, pattern: str) -> str:

@@ -9,11 +9,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
 from .. import keys
-from ..ccms.est import EstClient, Issued, Pending
+from ..ccms.answers import Issued, Pending
 from ..certstore.port import CertStore
 from ..config import EcmtSettings
 from ..domain.certcheck import check_issued
@@ -29,6 +30,9 @@ from ..domain.models import (
 )
 from .install import install_replacing
 from .journal import Journal, PendingRenewal
+
+if TYPE_CHECKING:
+    from ..ccms.est import EstClient
 
 Progress = Callable[[RenewalStage, str | None], None]
 
