@@ -48,7 +48,7 @@ def needs_renewal(session: WizardSession) -> bool:
 
 
 def run_gui(settings: EcmtSettings | None, demo: bool = False) -> int:
-    from .overview import OverviewWindow
+    """The wizard when a renewal is due (the overview after it), else the overview."""
     from .wizard import RenewalWizard
 
     qt_app = QApplication.instance() or QApplication(sys.argv)
@@ -66,19 +66,30 @@ def run_gui(settings: EcmtSettings | None, demo: bool = False) -> int:
     session = WizardSession(
         build_app(settings), log_path, environment.letter if environment else None
     )
-    windows: list[QWidget] = []
+    windows: dict[str, QWidget] = {}
+
+    def open_overview() -> None:
+        from .overview import OverviewWindow  # built when first needed, after the wizard
+
+        overview = windows.get("overview")
+        if not isinstance(overview, OverviewWindow):
+            overview = OverviewWindow(session, open_wizard)
+            windows["overview"] = overview
+        overview.refresh()
+        overview.show()
+        overview.raise_()
 
     def open_wizard() -> None:
-        wizard = RenewalWizard(session)
-        wizard.finished.connect(lambda _result: overview.refresh())
-        windows.append(wizard)
+        wizard = RenewalWizard(session, defer=True)
+        wizard.finished.connect(lambda _result: open_overview())
+        windows["wizard"] = wizard
         wizard.show()
 
-    overview = OverviewWindow(session, open_wizard)
-    install_fatal_handler(session, overview)
-    overview.show()
+    install_fatal_handler(session, None)
     if needs_renewal(session):
         open_wizard()
+    else:
+        open_overview()
     try:
         return qt_app.exec()
     finally:

@@ -3,31 +3,27 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget, QWizard
 
 from .pages.admin import AdminPage
-from .pages.backup import BackupPage
 from .pages.base import PageId, StepPage
-from .pages.done import DonePage
-from .pages.logon import LogonPage
-from .pages.overview import OverviewPage
-from .pages.request import RequestPage
-from .pages.terms import TermsPage
-from .pages.version import VersionPage
 from .session import WizardSession
 from .widgets import label
 
-PAGES: tuple[type[StepPage], ...] = (
-    AdminPage,
-    VersionPage,
-    LogonPage,
-    OverviewPage,
-    TermsPage,
-    RequestPage,
-    BackupPage,
-    DonePage,
-)
+
+def later_pages() -> tuple[type[StepPage], ...]:
+    """R-2 onwards. Imported on demand: the first page can be on screen before them."""
+    from .pages.backup import BackupPage
+    from .pages.done import DonePage
+    from .pages.logon import LogonPage
+    from .pages.overview import OverviewPage
+    from .pages.request import RequestPage
+    from .pages.terms import TermsPage
+    from .pages.version import VersionPage
+
+    return (VersionPage, LogonPage, OverviewPage, TermsPage, RequestPage, BackupPage, DonePage)
 
 
 def helpdesk_text(session: WizardSession) -> str:
@@ -39,7 +35,11 @@ def helpdesk_text(session: WizardSession) -> str:
 
 
 class RenewalWizard(QWizard):
-    def __init__(self, session: WizardSession, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, session: WizardSession, parent: QWidget | None = None, *, defer: bool = False
+    ) -> None:
+        """With `defer`, pages after R-1 are built once the window is up (R-1 keeps Next
+        disabled until its own check is done, which is always later)."""
         super().__init__(parent)
         self.session = session
         self.setWindowTitle("Renew your ePractitioner certificate")
@@ -67,17 +67,27 @@ class RenewalWizard(QWizard):
         if isinstance(cancel, QPushButton):
             cancel.setAutoDefault(False)
         self.pages: dict[PageId, StepPage] = {}
-        for page_class in PAGES:
-            page = page_class(session)
-            self.pages[page.page_id] = page
-            self.setPage(int(page.page_id), page)
+        self._add(AdminPage)
         self.setStartId(int(PageId.ADMIN))
+        if defer:
+            QTimer.singleShot(0, self._add_later_pages)
+        else:
+            self._add_later_pages()
         self.demo_letter: QWidget | None = None
         if session.demo_note:  # held here: QWizard does not keep the side widget alive
             self.demo_letter = _demo_letter(session.demo_note)
             self.setSideWidget(self.demo_letter)
         self.setMinimumSize(640, 520)
         self.help_box: QMessageBox | None = None
+
+    def _add(self, page_class: type[StepPage]) -> None:
+        page = page_class(self.session)
+        self.pages[page.page_id] = page
+        self.setPage(int(page.page_id), page)
+
+    def _add_later_pages(self) -> None:
+        for page_class in later_pages():
+            self._add(page_class)
 
     def page_of(self, page_id: PageId) -> StepPage:
         return self.pages[page_id]
