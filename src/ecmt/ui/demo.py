@@ -27,10 +27,14 @@ class DemoEnvironment:
 
     @property
     def letter(self) -> str:
+        """The demo's PIN letter: each value on a line of its own, so a narrow panel never
+        breaks the PIN at a hyphen, and a reader can copy it whole."""
         return (
-            "This is a demonstration. Nothing here touches a real service.\n\n"
-            f"EPOC number: {self.epoc}\nPIN: {self.pin}\n\n"
-            "Use these on the Log on step."
+            "A demonstration: nothing here touches a real service.\n\n"
+            f"EPOC number:\n{self.epoc}\n\n"
+            f"PIN:\n{self.pin}\n\n"
+            "Type both on step 3, Log on. The certificate goes to a temporary folder "
+            "that is removed when you quit."
         )
 
     def close(self) -> None:
