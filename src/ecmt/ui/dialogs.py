@@ -39,12 +39,8 @@ from ..domain.password_policy import check
 from ..services.backup import BackupResult, BackupStage, backup_path, write_backup
 from ..services.status import CertificateStatus
 from . import tasks
+from .dates import long_date
 from .widgets import ErrorPanel, Mood, StatusLine, button, label
-
-_MONTHS = (
-    *("January", "February", "March", "April", "May", "June"),
-    *("July", "August", "September", "October", "November", "December"),
-)
 
 STATE_WORDS: dict[CertState, tuple[Mood, str]] = {
     CertState.VALID: (Mood.OK, "Valid"),
@@ -96,13 +92,6 @@ def keep_fitted(*labels: QLabel) -> None:
         _FILTER = _FitHeightFilter()
     for widget in labels:
         widget.installEventFilter(_FILTER)
-
-
-def long_date(moment: datetime | date) -> str:
-    """'3 March 2027': the same in every locale, never 03/03 ambiguity."""
-    if isinstance(moment, datetime):
-        moment = moment.astimezone()
-    return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
 
 
 def date_and_time(moment: datetime) -> str:

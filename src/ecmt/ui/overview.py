@@ -36,6 +36,7 @@ from ..domain.errors import EcmtError
 from ..domain.models import CertState, ClientIdentity
 from ..services.backup import BackupResult
 from . import tasks
+from .dates import long_date
 from .dialogs import (
     STATE_WORDS,
     SYMBOLS,
@@ -45,7 +46,6 @@ from .dialogs import (
     days_text,
     fit_height,
     keep_fitted,
-    long_date,
 )
 from .session import WizardSession
 from .widgets import ErrorPanel, Mood, StatusLine, button, label

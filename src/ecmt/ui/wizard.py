@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget, QWizard
 
@@ -48,6 +48,7 @@ class RenewalWizard(QWizard):
         self.setOption(QWizard.WizardOption.HaveCustomButton1, True)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)  # all is done
         self.setButtonText(QWizard.WizardButton.CustomButton1, "Copy support &details")
         self.customButtonClicked.connect(self._copy_support_details)
         self.helpRequested.connect(self.show_help)
@@ -77,7 +78,9 @@ class RenewalWizard(QWizard):
         if session.demo_note:  # held here: QWizard does not keep the side widget alive
             self.demo_letter = _demo_letter(session.demo_note)
             self.setSideWidget(self.demo_letter)
-        self.setMinimumSize(640, 520)
+        # a comfortable first size, not a fixed minimum: QWizard keeps the minimum at what
+        # the pages need, which grows with the font (a fixed one squeezed the buttons)
+        self.resize(640, 520)
         self.help_box: QMessageBox | None = None
 
     def _add(self, page_class: type[StepPage]) -> None:
@@ -99,6 +102,7 @@ class RenewalWizard(QWizard):
     def show_help(self) -> None:
         """Non-modal (show, not exec), so the wizard keeps working behind it."""
         box = QMessageBox(self)
+        box.setWindowModality(Qt.WindowModality.NonModal)
         box.setWindowTitle("Help")
         box.setIcon(QMessageBox.Icon.Information)
         box.setText("If you need help, call:")
@@ -122,5 +126,7 @@ def _demo_letter(note: str) -> QWidget:
     text.setAccessibleName("Demo PIN letter text")
     layout.addWidget(text)
     layout.addStretch(1)
-    panel.setMaximumWidth(220)
+    text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # copy the PIN
+    # wide enough for a PIN on one line at any font size (a wrapped PIN is misread)
+    panel.setFixedWidth(max(220, text.fontMetrics().horizontalAdvance("M" * 16) + 24))
     return panel

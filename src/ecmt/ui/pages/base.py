@@ -6,7 +6,8 @@ from collections.abc import Callable
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWizard, QWizardPage
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget, QWizard, QWizardPage
 
 from ...domain.errors import EcmtError
 from .. import tasks
@@ -38,6 +39,15 @@ STEPS: dict[PageId, tuple[str, str]] = {
 STEP_COUNT = 7
 
 
+def usable(widget: QWidget) -> bool:
+    """A control the keyboard can reach now: seen, enabled, and a Tab stop."""
+    return (
+        widget.isVisible()
+        and widget.isEnabled()
+        and bool(widget.focusPolicy() & Qt.FocusPolicy.TabFocus)
+    )
+
+
 class StepPage(QWizardPage):
     """Subclasses fill `self.body` and set `self.complete`; the wizard calls the hooks."""
 
@@ -57,11 +67,12 @@ class StepPage(QWizardPage):
         self.step_label.hide()  # the subtitle shows it; kept for screen readers and tests
         self.body = QVBoxLayout()
         layout.addLayout(self.body)
-        layout.addStretch(1)
-        self.errors = ErrorPanel()
+        self.errors = ErrorPanel()  # right below what failed, not at the far bottom
         self.errors.retry.clicked.connect(self.retry)
         layout.addWidget(self.errors)
+        layout.addStretch(1)
         self._complete = False
+        self._watching_pages = False
         self.task: tasks.Task | None = None
 
     # --- completion -------------------------------------------------------------------
@@ -75,6 +86,8 @@ class StepPage(QWizardPage):
         if value != self._complete:
             self._complete = value
             self.completeChanged.emit()
+            if value:
+                self.place_focus()
 
     def isComplete(self) -> bool:
         return self._complete
@@ -82,7 +95,43 @@ class StepPage(QWizardPage):
     def initializePage(self) -> None:
         self.session.step_code = self.step_code
         self.errors.clear()
+        wizard = self.wizard()
+        if wizard is not None and not self._watching_pages:
+            wizard.currentIdChanged.connect(self._shown)
+            self._watching_pages = True
         self.enter()
+
+    # --- focus ------------------------------------------------------------------------
+
+    def _shown(self, page_id: int) -> None:
+        if page_id == int(self.page_id):
+            self.place_focus()
+
+    def place_focus(self) -> None:
+        """QWizard gives the new page's first focusable child the focus even when it is
+        hidden (the error panel's Try again, made before the page's own controls): a
+        screen reader then announces a button nobody sees, and Enter or Space presses it.
+        Stranded focus goes to the first visible control of the page, else to Next (or
+        Finish), else to the page itself, where Enter still reaches the default button."""
+        wizard = self.wizard()
+        if wizard is None or wizard.currentPage() is not self:
+            return
+        focus = QApplication.focusWidget()
+        if focus is not None and focus is not self and usable(focus) and wizard.isAncestorOf(focus):
+            return
+        widget = self.nextInFocusChain()
+        while widget is not None and widget is not self:
+            if self.isAncestorOf(widget) and usable(widget):
+                widget.setFocus(Qt.FocusReason.TabFocusReason)
+                return
+            widget = widget.nextInFocusChain()
+        for which in (QWizard.WizardButton.CommitButton, QWizard.WizardButton.NextButton):
+            button = wizard.button(which)
+            if usable(button):
+                button.setFocus(Qt.FocusReason.TabFocusReason)
+                return
+        finish = wizard.button(QWizard.WizardButton.FinishButton)
+        (finish if usable(finish) else self).setFocus(Qt.FocusReason.OtherFocusReason)
 
     # --- hooks for subclasses ----------------------------------------------------------
 

@@ -15,12 +15,13 @@ from typing import Any
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout
 
 from ...services.renewal import RenewalResult
+from ..dates import long_date
 from ..widgets import Checklist, Mood, label, scrolling, take_spare_height
 from .base import PageId, StepPage
 
 
 def _on(day: datetime) -> str:
-    return f"{day.day} {day:%B %Y}"
+    return long_date(day)
 
 
 class DonePage(StepPage):

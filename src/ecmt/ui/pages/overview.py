@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from ...domain.errors import EcmtError
 from ...domain.models import CertState
 from ...services.status import CertificateStatus
+from ..dates import long_date
 from ..session import WizardSession
 from ..widgets import Mood, StatusLine, button, label, scrolling, take_spare_height
 from .base import PageId, StepPage
@@ -37,7 +38,7 @@ LOCAL_STATES = {
 
 
 def day(moment: datetime) -> str:
-    return f"{moment:%d %B %Y}".lstrip("0")
+    return long_date(moment)
 
 
 def table(name: str, headers: Sequence[str], wide: int) -> QTableWidget:
