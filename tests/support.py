@@ -296,3 +296,38 @@ def client_settings(harness: Harness, folder: Path, **overrides: Any) -> Any:
         **overrides,
     }
     return load_client_settings(files=[], **values)
+
+
+def release_keys(harness: Harness) -> list[dict[str, str]]:
+    """The server's release public keys, as `release_keys` in the client settings."""
+    import json
+
+    keys: list[dict[str, str]] = json.loads(harness.services.paths.release_public_key.read_text())[
+        "keys"
+    ]
+    return keys
+
+
+def publish_release(
+    harness: Harness,
+    serial: int,
+    latest: str,
+    minimum: str,
+    artifacts: list[dict[str, Any]] | None = None,
+    notes: str = "Faster start.\nClearer messages.",
+) -> None:
+    """A real manifest, signed with the server's release key and served from now on."""
+    from ccms_server import release
+
+    paths = harness.services.paths
+    signed = release.manifest_body(
+        serial=serial,
+        latest=latest,
+        minimum=minimum,
+        install_page="https://example.invalid/install.html",
+        notes=notes,
+        artifacts=artifacts,
+        days=7,
+    )
+    envelope = release.sign(signed, release.load_signing_key(paths.release_key, None))
+    release.publish(envelope, harness.data_dir / "release.json", paths.release_public_key)

@@ -8,7 +8,6 @@ import os
 import sys
 import tomllib
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
 from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
@@ -178,23 +177,19 @@ def cmd_release_sign(args: argparse.Namespace) -> None:
     key = release.load_signing_key(
         Path(args.key) if args.key else paths.release_key, passphrase_of(settings)
     )
-    now = datetime.now(UTC).replace(microsecond=0)
-    signed = {
-        "schema": 1,
-        "product": "ecmt",
-        "channel": args.channel,
-        "serial": args.serial or release.next_serial(settings.data_dir / "release.json"),
-        "issued": now.isoformat().replace("+00:00", "Z"),
-        "expires": (now + timedelta(days=args.expires_days)).isoformat().replace("+00:00", "Z"),
-        "latest_version": args.latest_version or _client_version(),
-        "minimum_version": args.minimum_version
+    signed = release.manifest_body(
+        serial=args.serial or release.next_serial(settings.data_dir / "release.json"),
+        latest=args.latest_version or _client_version(),
+        minimum=args.minimum_version
         or _published_minimum(settings.data_dir)
         or args.latest_version
         or _client_version(),
-        "install_page": args.install_page,
-        "release_notes": args.notes,
-        "artifacts": [_artifact(spec) for spec in args.artifact],
-    }
+        install_page=args.install_page,
+        notes=args.notes,
+        artifacts=[_artifact(spec) for spec in args.artifact],
+        channel=args.channel,
+        days=args.expires_days,
+    )
     envelope = json.dumps(release.sign(signed, key), indent=2) + "\n"
     if args.out:
         write_atomic(Path(args.out), envelope.encode(), 0o644)

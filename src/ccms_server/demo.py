@@ -19,6 +19,7 @@ from .files import private_dir
 from .settings import ServerSettings, load_settings
 
 DEMO_EPOC = "8123456"
+DEMO_INSTALL_PAGE = "https://www.eps.nds.scot.nhs.uk/CCMS/install.html"
 DEMO_ACCOUNT = {
     "name": "Dr Alex Morgan",
     "organisation": "Riverside Pharmacy",
@@ -58,22 +59,13 @@ def prepare_demo(data_dir: Path, client_version: str, **overrides: object) -> De
 
 
 def publish_demo_release(paths: CaPaths, latest: str, minimum: str) -> None:
-    from datetime import UTC, datetime, timedelta
-
-    now = datetime.now(UTC).replace(microsecond=0)
-    signed = {
-        "schema": 1,
-        "product": "ecmt",
-        "channel": "stable",
-        "serial": release.next_serial(paths.data_dir / "release.json"),
-        "issued": now.isoformat(),
-        "expires": (now + timedelta(days=30)).isoformat(),
-        "latest_version": latest,
-        "minimum_version": minimum,
-        "install_page": "https://www.eps.nds.scot.nhs.uk/CCMS/install.html",
-        "release_notes": "Demo release manifest.",
-        "artifacts": [],
-    }
+    signed = release.manifest_body(
+        serial=release.next_serial(paths.data_dir / "release.json"),
+        latest=latest,
+        minimum=minimum,
+        install_page=DEMO_INSTALL_PAGE,
+        notes="Demo release manifest.",
+    )
     envelope = release.sign(signed, release.load_signing_key(paths.release_key, None))
     release.publish(envelope, paths.data_dir / "release.json", paths.release_public_key)
 

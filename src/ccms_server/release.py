@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,38 @@ def load_signing_key(path: Path, passphrase: bytes | None) -> ed25519.Ed25519Pri
     if not isinstance(key, ed25519.Ed25519PrivateKey):
         raise ReleaseError(f"{path} is not an Ed25519 release key")
     return key
+
+
+def manifest_body(
+    *,
+    serial: int,
+    latest: str,
+    minimum: str,
+    install_page: str,
+    notes: str = "",
+    artifacts: list[dict[str, Any]] | None = None,
+    channel: str = "stable",
+    days: int = 30,
+) -> dict[str, Any]:
+    """The `signed` part of a manifest, issued now and expiring after `days`."""
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    def stamp(moment: datetime) -> str:
+        return moment.isoformat().replace("+00:00", "Z")
+
+    return {
+        "schema": 1,
+        "product": "ecmt",
+        "channel": channel,
+        "serial": serial,
+        "issued": stamp(now),
+        "expires": stamp(now + timedelta(days=days)),
+        "latest_version": latest,
+        "minimum_version": minimum,
+        "install_page": install_page,
+        "release_notes": notes,
+        "artifacts": artifacts or [],
+    }
 
 
 def sign(signed: dict[str, Any], key: ed25519.Ed25519PrivateKey) -> dict[str, Any]:

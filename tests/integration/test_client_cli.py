@@ -14,7 +14,7 @@ from client_cli import ECMT, client_env, ecmt
 from cryptography import x509
 
 from ecmt.domain.models import epoc_of
-from support import require_tool
+from support import publish_release, release_keys, require_tool
 
 
 def nss_certs(db: Path) -> list[x509.Certificate]:
@@ -368,36 +368,11 @@ def test_configuration_mistakes_are_config_invalid(tmp_path):
     assert "Traceback" not in run.stderr
 
 
-def _publish(server, serial: int, latest: str, minimum: str) -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from ccms_server import release
-
-    paths = server.services.paths
-    now = datetime.now(UTC).replace(microsecond=0)
-    signed = {
-        "schema": 1,
-        "product": "ecmt",
-        "channel": "stable",
-        "serial": serial,
-        "issued": now.isoformat(),
-        "expires": (now + timedelta(days=7)).isoformat(),
-        "latest_version": latest,
-        "minimum_version": minimum,
-        "install_page": "https://example.invalid/install.html",
-        "release_notes": "",
-        "artifacts": [],
-    }
-    envelope = release.sign(signed, release.load_signing_key(paths.release_key, None))
-    release.publish(envelope, server.data_dir / "release.json", paths.release_public_key)
-
-
 def test_check_release_fine_offer_block(server, tmp_path):
     import tomli_w
 
-    keys = json.loads(server.services.paths.release_public_key.read_text())["keys"]
     config = tmp_path / "release.toml"
-    config.write_text(tomli_w.dumps({"release_keys": keys}))
+    config.write_text(tomli_w.dumps({"release_keys": release_keys(server)}))
     args = [
         "check-release",
         "--config",
@@ -408,13 +383,13 @@ def test_check_release_fine_offer_block(server, tmp_path):
         str(server.trust_anchor),
         "--json",
     ]
-    _publish(server, 1, "0.0.1", "0.0.1")
+    publish_release(server, 1, "0.0.1", "0.0.1")
     fine = ecmt(*args, home=tmp_path)
     assert (fine.returncode, fine.json["verdict"]) == (0, "fine"), fine.stderr
-    _publish(server, 2, "999.0.0", "0.0.1")
+    publish_release(server, 2, "999.0.0", "0.0.1")
     offer = ecmt(*args, home=tmp_path)
     assert (offer.returncode, offer.json["verdict"]) == (0, "offer")
-    _publish(server, 3, "999.0.0", "999.0.0")
+    publish_release(server, 3, "999.0.0", "999.0.0")
     block = ecmt(*args, home=tmp_path)
     assert block.returncode == 7
     assert block.json["status"] == "blocked"

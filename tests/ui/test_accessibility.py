@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWizard,
 )
 from pytestqt.qtbot import QtBot
-from walk_helpers import WAIT_MS, Backup, Walker, publish, release_keys, walk_renewal
+from walk_helpers import WAIT_MS, Backup, Walker, walk_renewal
 
 from ecmt import __version__
 from ecmt.domain.models import PinCredentials
@@ -48,7 +48,8 @@ from ecmt.ui.pages.logon import LogonPage
 from ecmt.ui.pages.version import VersionPage
 from ecmt.ui.session import WizardSession
 from ecmt.ui.wizard import RenewalWizard
-from support import Harness
+from support import Harness, release_keys
+from support import publish_release as publish
 
 SCREEN = QSize(1280, 1024)
 INTERACTIVE = (

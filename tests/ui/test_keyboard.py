@@ -13,7 +13,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QScrollArea, QWidget, QWizard
 from pytestqt.qtbot import QtBot
-from walk_helpers import WAIT_MS, publish, release_keys
+from walk_helpers import WAIT_MS
 
 from ecmt import __version__, pkcs12
 from ecmt.domain.models import PinCredentials
@@ -26,7 +26,8 @@ from ecmt.ui.pages.overview import OverviewPage
 from ecmt.ui.pages.terms import TermsPage
 from ecmt.ui.session import WizardSession
 from ecmt.ui.wizard import RenewalWizard
-from support import Harness
+from support import Harness, release_keys
+from support import publish_release as publish
 
 NO = Qt.KeyboardModifier.NoModifier
 ALT = Qt.KeyboardModifier.AltModifier

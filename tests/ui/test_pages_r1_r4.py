@@ -7,7 +7,6 @@ import json
 import logging
 import socket
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,7 +22,6 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from ccms_server import release
 from ecmt import __version__
 from ecmt.domain.errors import ErrorCode
 from ecmt.domain.models import CertState
@@ -39,7 +37,8 @@ from ecmt.ui.pages.version import VersionPage
 from ecmt.ui.session import WizardSession
 from ecmt.ui.widgets import Mood
 from ecmt.ui.wizard import RenewalWizard
-from support import API, Harness
+from support import API, Harness, release_keys
+from support import publish_release as publish
 
 WAIT = 60_000
 HELPDESK = {"name": "ePractitioner helpdesk", "phone": "02045 836 906"}
@@ -97,36 +96,6 @@ def assert_accessible(page: StepPage) -> None:
             assert widget.accessibleName(), widget
         if isinstance(widget, QLabel) and "&" in widget.text().replace("&&", ""):
             assert widget.buddy() is not None, widget.text()
-
-
-def release_keys(server: Harness) -> list[dict[str, str]]:
-    keys: list[dict[str, str]] = json.loads(server.services.paths.release_public_key.read_text())[
-        "keys"
-    ]
-    return keys
-
-
-def publish(
-    server: Harness, serial: int, latest: str, minimum: str, artifacts: list[Any] | None = None
-) -> None:
-    """A real manifest, signed with the server's release key and published where it serves it."""
-    paths = server.services.paths
-    now = datetime.now(UTC).replace(microsecond=0)
-    signed = {
-        "schema": 1,
-        "product": "ecmt",
-        "channel": "stable",
-        "serial": serial,
-        "issued": now.isoformat(),
-        "expires": (now + timedelta(days=7)).isoformat(),
-        "latest_version": latest,
-        "minimum_version": minimum,
-        "install_page": "https://example.invalid/install.html",
-        "release_notes": "Faster start.\nClearer messages.",
-        "artifacts": artifacts or [],
-    }
-    envelope = release.sign(signed, release.load_signing_key(paths.release_key, None))
-    release.publish(envelope, server.data_dir / "release.json", paths.release_public_key)
 
 
 def install_certificate(server: Harness, session: WizardSession, epoc: str) -> None:

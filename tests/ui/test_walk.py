@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 from PySide6.QtWidgets import QWizard
 from pytestqt.qtbot import QtBot
-from walk_helpers import WAIT_MS, Backup, Walker, publish, release_keys, walk_renewal
+from walk_helpers import WAIT_MS, Backup, Walker, walk_renewal
 
 from ecmt import __version__, pkcs12
 from ecmt.domain.errors import ErrorCode
@@ -31,7 +31,8 @@ from ecmt.ui.pages.version import VersionPage
 from ecmt.ui.session import WizardSession
 from ecmt.ui.widgets import Mood
 from ecmt.ui.wizard import RenewalWizard
-from support import API, Harness
+from support import API, Harness, release_keys
+from support import publish_release as publish
 
 DEFAULTS = tomllib.loads(resources.files("ecmt").joinpath("resources/defaults.toml").read_text())
 HELPDESK = {"name": "ePractitioner helpdesk", "phone": "02045 836 906"}

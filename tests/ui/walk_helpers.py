@@ -8,14 +8,12 @@ The walker clicks only visible, enabled buttons, as a user can.
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer
 from PySide6.QtTest import QTest
@@ -28,9 +26,6 @@ from ecmt.ui.pages.logon import LogonPage
 from ecmt.ui.pages.overview import OverviewPage
 from ecmt.ui.pages.terms import TermsPage
 from ecmt.ui.wizard import RenewalWizard
-
-if TYPE_CHECKING:
-    from support import Harness
 
 WAIT_MS = 60_000
 PASSWORD = "Correct1horse"
@@ -54,42 +49,6 @@ def wait_until(callback: Callable[[], Any], *, timeout: int = WAIT_MS) -> None:
 
 
 # --- the release manifest ------------------------------------------------------------------
-
-
-def release_keys(server: Harness) -> list[dict[str, str]]:
-    """The server's release public keys, as `release_keys` in the client settings."""
-    path = server.services.paths.release_public_key
-    keys: list[dict[str, str]] = json.loads(path.read_text())["keys"]
-    return keys
-
-
-def publish(
-    server: Harness,
-    serial: int,
-    latest: str,
-    minimum: str,
-    artifacts: list[dict[str, object]] | None = None,
-) -> None:
-    """A real manifest, signed with the server's release key, published where it serves it."""
-    from ccms_server import release
-
-    paths = server.services.paths
-    now = datetime.now(UTC).replace(microsecond=0)
-    signed = {
-        "schema": 1,
-        "product": "ecmt",
-        "channel": "stable",
-        "serial": serial,
-        "issued": now.isoformat(),
-        "expires": (now + timedelta(days=7)).isoformat(),
-        "latest_version": latest,
-        "minimum_version": minimum,
-        "install_page": "https://example.invalid/install.html",
-        "release_notes": "Faster start.",
-        "artifacts": artifacts or [],
-    }
-    envelope = release.sign(signed, release.load_signing_key(paths.release_key, None))
-    release.publish(envelope, server.data_dir / "release.json", paths.release_public_key)
 
 
 # --- driving the wizard --------------------------------------------------------------------
