@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from pydantic import ValidationError
@@ -99,17 +98,9 @@ def verify(envelope: dict[str, Any], trusted: dict[str, ed25519.Ed25519PublicKey
         body = manifest.body()
     except ValidationError as exc:
         raise ReleaseError(f"not a release manifest: {exc.error_count()} problem(s)") from None
-    message = canonical_json(manifest.signed)
-    for signature in manifest.signatures:
-        key = trusted.get(signature.keyid)
-        if key is None:
-            continue
-        try:
-            key.verify(base64.b64decode(signature.sig), message)
-        except (InvalidSignature, ValueError):
-            continue
-        return body
-    raise ReleaseError("no signature by a trusted release key verifies")
+    if not manifest.signed_by_any(trusted):
+        raise ReleaseError("no signature by a trusted release key verifies")
+    return body
 
 
 def trusted_keys(public_path: Path) -> dict[str, ed25519.Ed25519PublicKey]:

@@ -6,12 +6,16 @@ free of server internals (no database, no aiohttp, no CA code).
 
 from __future__ import annotations
 
+import base64
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.x509.oid import NameOID
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -199,6 +203,20 @@ class ReleaseManifest(_Wire):
 
     def body(self) -> ReleaseSigned:
         return ReleaseSigned.model_validate(self.signed)
+
+    def signed_by_any(self, trusted: Mapping[str, Ed25519PublicKey]) -> bool:
+        """True when a signature by one of `trusted` (keyid -> key) covers canonical `signed`."""
+        message = canonical_json(self.signed)
+        for signature in self.signatures:
+            key = trusted.get(signature.keyid)
+            if key is None:
+                continue
+            try:
+                key.verify(base64.b64decode(signature.sig, validate=True), message)
+            except (InvalidSignature, ValueError):
+                continue
+            return True
+        return False
 
 
 def canonical_json(value: Any) -> bytes:

@@ -19,13 +19,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from packaging.version import InvalidVersion, Version
 from pydantic import ValidationError
 
 from ccms_server.files import write_atomic
-from ccms_server.wire import ReleaseArtifact, ReleaseManifest, ReleaseSigned, canonical_json
+from ccms_server.wire import ReleaseArtifact, ReleaseManifest, ReleaseSigned
 
 from .. import __version__
 from ..config import EcmtSettings, ReleaseKey
@@ -100,18 +99,8 @@ def verified_body(
         envelope = ReleaseManifest.model_validate(data)
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, ValidationError
         raise _unverified(f"not a release manifest: {type(exc).__name__}") from None
-    message = canonical_json(envelope.signed)
-    for signature in envelope.signatures:
-        key = keys.get(signature.keyid)
-        if key is None:
-            continue
-        try:
-            key.verify(base64.b64decode(signature.sig, validate=True), message)
-        except (InvalidSignature, ValueError):
-            continue
-        break
-    else:
-        signers = sorted(s.keyid for s in envelope.signatures)
+    if not envelope.signed_by_any(keys):
+        signers = sorted(sig.keyid for sig in envelope.signatures)
         raise _unverified(f"no trusted signature (signed by {signers}, trusted {sorted(keys)})")
     try:
         return envelope.body()

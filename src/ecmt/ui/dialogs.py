@@ -40,7 +40,7 @@ from ..services.backup import BackupResult, BackupStage, backup_path, write_back
 from ..services.status import CertificateStatus
 from . import tasks
 from .dates import long_date
-from .widgets import ErrorPanel, Mood, StatusLine, button, label
+from .widgets import ErrorPanel, Mood, StatusLine, button, choose_folder, label
 
 STATE_WORDS: dict[CertState, tuple[Mood, str]] = {
     CertState.VALID: (Mood.OK, "Valid"),
@@ -404,12 +404,7 @@ class BackupDialog(QDialog):
         return BackupFormat.LEGACY
 
     def choose_folder(self) -> None:
-        dialog = QFileDialog(self, "Choose a folder for the backup", self.folder.text())
-        dialog.setFileMode(QFileDialog.FileMode.Directory)
-        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
-        dialog.fileSelected.connect(self.folder.setText)
-        dialog.open()
-        self.folder_dialog = dialog
+        self.folder_dialog = choose_folder(self, self.folder)
 
     # --- saving --------------------------------------------------------------------------
 

@@ -48,7 +48,7 @@ from .dialogs import (
     keep_fitted,
 )
 from .session import WizardSession
-from .widgets import ErrorPanel, Mood, StatusLine, button, label
+from .widgets import ErrorPanel, Mood, StatusLine, button, demo_letter, info_box, label
 
 COLUMNS = ("Status", "Name", "EPOC", "Expires", "Days left", "Installed in")
 _MOOD_COLOUR = {
@@ -126,7 +126,7 @@ class OverviewWindow(QMainWindow):
         layout = QVBoxLayout(central)
         self.demo_letter: QFrame | None = None
         if session.demo_note:
-            self.demo_letter = _demo_letter(session.demo_note)
+            self.demo_letter = demo_letter(session.demo_note)
             layout.addWidget(self.demo_letter)
         heading = label("Your ePractitioner certificates", bold=True, name="Heading")
         font = heading.font()
@@ -446,32 +446,8 @@ class OverviewWindow(QMainWindow):
         )
 
     def _message(self, title: str, text: str, informative: str, detail: str = "") -> None:
-        """Non-modal (show, not exec), so the window keeps working behind it."""
-        box = QMessageBox(self)
-        box.setWindowTitle(title)
-        box.setIcon(QMessageBox.Icon.Information)
-        box.setText(text)
-        box.setInformativeText(informative)
-        if detail:
-            box.setDetailedText(detail)
-        box.setStandardButtons(QMessageBox.StandardButton.Close)
-        box.setWindowModality(Qt.WindowModality.NonModal)  # QMessageBox defaults to modal
-        box.show()
-        self.message_box = box
+        self.message_box = info_box(self, title, text, informative, detail)
 
     def _quit(self) -> None:
         self.close()
         QApplication.closeAllWindows()
-
-
-def _demo_letter(note: str) -> QFrame:
-    panel = QFrame()
-    panel.setObjectName("demoLetter")
-    panel.setStyleSheet("#demoLetter { background: #fff8d6; border: 1px dashed #8a5300; }")
-    panel.setAccessibleName("Demo PIN letter")
-    layout = QVBoxLayout(panel)
-    layout.addWidget(label("DEMO PIN LETTER", bold=True, name="Demo PIN letter heading"))
-    text = label(note, name="Demo PIN letter text")
-    text.setObjectName("demoLetterText")
-    layout.addWidget(text)
-    return panel

@@ -11,9 +11,12 @@ from enum import StrEnum
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -177,3 +180,46 @@ def take_spare_height(outer: object, inner: object) -> None:
 
 # A button beside a wrapped label: stays its own size at the top, however tall the text.
 TOP_LEFT = Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft
+
+
+def info_box(
+    parent: QWidget, title: str, text: str, informative: str, detail: str = ""
+) -> QMessageBox:
+    """An information message shown non-modally (show, not exec): the window behind it
+    keeps working. The caller keeps the returned box alive."""
+    box = QMessageBox(parent)
+    box.setWindowTitle(title)
+    box.setIcon(QMessageBox.Icon.Information)
+    box.setText(text)
+    box.setInformativeText(informative)
+    if detail:
+        box.setDetailedText(detail)
+    box.setStandardButtons(QMessageBox.StandardButton.Close)
+    box.setWindowModality(Qt.WindowModality.NonModal)  # QMessageBox defaults to modal
+    box.show()
+    return box
+
+
+def demo_letter(note: str) -> QFrame:
+    """The clearly labelled demo PIN letter panel (demo mode only)."""
+    panel = QFrame()
+    panel.setObjectName("demoLetter")
+    panel.setStyleSheet("#demoLetter { background: #fff8d6; border: 1px dashed #8a5300; }")
+    panel.setAccessibleName("Demo PIN letter")
+    layout = QVBoxLayout(panel)
+    layout.addWidget(label("DEMO PIN LETTER", bold=True, name="Demo PIN letter heading"))
+    text = label(note, name="Demo PIN letter text")
+    text.setObjectName("demoLetterText")
+    layout.addWidget(text)
+    return panel
+
+
+def choose_folder(parent: QWidget, field: QLineEdit) -> QFileDialog:
+    """A folder chooser that writes into `field`; non-modal (a signal, no nested event
+    loop). The caller keeps the returned dialog alive."""
+    dialog = QFileDialog(parent, "Choose a folder for the backup", field.text())
+    dialog.setFileMode(QFileDialog.FileMode.Directory)
+    dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+    dialog.fileSelected.connect(field.setText)
+    dialog.open()
+    return dialog

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget, QWizard
+from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QWidget, QWizard
 
 from .pages.admin import AdminPage
 from .pages.base import PageId, StepPage
 from .session import WizardSession
-from .widgets import label
+from .widgets import demo_letter, info_box
 
 
 def later_pages() -> tuple[type[StepPage], ...]:
@@ -100,33 +100,19 @@ class RenewalWizard(QWizard):
             QGuiApplication.clipboard().setText(self.session.support_details())
 
     def show_help(self) -> None:
-        """Non-modal (show, not exec), so the wizard keeps working behind it."""
-        box = QMessageBox(self)
-        box.setWindowModality(Qt.WindowModality.NonModal)
-        box.setWindowTitle("Help")
-        box.setIcon(QMessageBox.Icon.Information)
-        box.setText("If you need help, call:")
-        box.setInformativeText(helpdesk_text(self.session))
-        box.setDetailedText(self.session.support_details())
-        box.setStandardButtons(QMessageBox.StandardButton.Close)
-        box.show()
-        self.help_box = box
+        self.help_box = info_box(
+            self,
+            "Help",
+            "If you need help, call:",
+            helpdesk_text(self.session),
+            self.session.support_details(),
+        )
 
 
 def _demo_letter(note: str) -> QWidget:
-    panel = QWidget()
-    panel.setObjectName("demoLetter")
-    panel.setStyleSheet("#demoLetter { background: #fff8d6; border: 1px dashed #8a5300; }")
-    panel.setAccessibleName("Demo PIN letter")
-    layout = QVBoxLayout(panel)
-    heading = label("DEMO PIN LETTER", bold=True)
-    layout.addWidget(heading)
-    text = QLabel(note)
-    text.setWordWrap(True)
-    text.setAccessibleName("Demo PIN letter text")
-    layout.addWidget(text)
-    layout.addStretch(1)
-    text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # copy the PIN
+    panel = demo_letter(note)
+    text = panel.findChild(QLabel, "demoLetterText")
+    assert text is not None
     # wide enough for a PIN on one line at any font size (a wrapped PIN is misread)
     panel.setFixedWidth(max(220, text.fontMetrics().horizontalAdvance("M" * 16) + 24))
     return panel

@@ -38,6 +38,7 @@ from ..widgets import (
     Mood,
     StatusLine,
     button,
+    choose_folder,
     label,
     scrolling,
     take_spare_height,
@@ -191,13 +192,7 @@ class BackupPage(StepPage):
         )
 
     def _choose_folder(self) -> None:
-        """Non-modal: the dialog reports through a signal, no nested event loop."""
-        dialog = QFileDialog(self, "Choose a folder for the backup", self.folder.text())
-        dialog.setFileMode(QFileDialog.FileMode.Directory)
-        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
-        dialog.fileSelected.connect(self.folder.setText)
-        dialog.open()
-        self.folder_dialog = dialog
+        self.folder_dialog = choose_folder(self, self.folder)
 
     # --- writing ----------------------------------------------------------------------
 
