@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
 from ecmt import __version__, pkcs12
 from ecmt.domain.models import BackupFormat, PinCredentials
 from ecmt.services.renewal import RenewalRequest, RenewalResult
-from ecmt.ui.dialogs import BackupDialog, DetailsDialog, grouped_fingerprint
+from ecmt.ui.backup_dialog import BackupDialog
+from ecmt.ui.details import DetailsDialog, grouped_fingerprint
 from ecmt.ui.overview import COLUMNS, OverviewWindow
 from ecmt.ui.session import WizardSession
 from ecmt.ui.widgets import Mood

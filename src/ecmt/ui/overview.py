@@ -36,11 +36,11 @@ from ..domain.errors import EcmtError
 from ..domain.models import CertState, ClientIdentity
 from ..services.backup import BackupResult
 from . import tasks
+from .backup_dialog import BackupDialog
 from .dates import long_date
-from .dialogs import (
+from .details import (
     STATE_WORDS,
     SYMBOLS,
-    BackupDialog,
     CertificateRow,
     DetailsDialog,
     days_text,
