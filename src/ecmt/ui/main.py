@@ -7,9 +7,11 @@ with the log file's path, instead of a crash.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from types import TracebackType
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from ..app import build_app
@@ -36,6 +38,17 @@ def install_fatal_handler(session: WizardSession, parent: QWidget | None) -> Non
         box.show()
 
     sys.excepthook = handler
+
+
+def _quit_on_signals(qt_app: QApplication) -> None:
+    """Ctrl-C or SIGTERM end the event loop normally, so the demo's temporary folder (with
+    its CA keys) is removed. Python handles signals only between bytecodes, and Qt's loop
+    runs in C: a short timer gives Python those moments."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: qt_app.quit())
+    ticker = QTimer(qt_app)
+    ticker.timeout.connect(lambda: None)
+    ticker.start(250)
 
 
 def needs_renewal(session: WizardSession) -> bool:
@@ -86,6 +99,7 @@ def run_gui(settings: EcmtSettings | None, demo: bool = False) -> int:
         wizard.show()
 
     install_fatal_handler(session, None)
+    _quit_on_signals(qt_app)
     if needs_renewal(session):
         open_wizard()
     else:
