@@ -76,19 +76,25 @@ def test_renew_with_pin_into_nss_then_status(server, nss_db, tmp_path):
     assert status.json["epoc"] == epoc
 
 
-def test_renew_with_current_certificate_replaces_the_old(server, nss_db, tmp_path):
+def first_renewal(server, nss_db: Path, home: Path) -> x509.Certificate:
+    """A PIN renewal into the NSS database; the one certificate it installed."""
     epoc = server.add_account()
-    first = ecmt(
+    run = ecmt(
         "renew",
         *common(server, f"nss:{nss_db}"),
         "--epoc",
         epoc,
         "--pin-stdin",
-        home=tmp_path,
+        home=home,
         stdin=server.issue_pin(epoc),
     )
-    assert first.returncode == 0, first.stderr
-    (old,) = nss_certs(nss_db)
+    assert run.returncode == 0, run.stderr
+    (installed,) = nss_certs(nss_db)
+    return installed
+
+
+def test_renew_with_current_certificate_replaces_the_old(server, nss_db, tmp_path):
+    old = first_renewal(server, nss_db, tmp_path)
     again = ecmt(
         "renew", *common(server, f"nss:{nss_db}"), "--with-current-cert", "--json", home=tmp_path
     )
@@ -183,18 +189,7 @@ def fake_tool(folder: Path, name: str, script: str) -> None:
 
 
 def test_failure_mid_install_leaves_the_old_certificate(server, nss_db, tmp_path):
-    epoc = server.add_account()
-    first = ecmt(
-        "renew",
-        *common(server, f"nss:{nss_db}"),
-        "--epoc",
-        epoc,
-        "--pin-stdin",
-        home=tmp_path,
-        stdin=server.issue_pin(epoc),
-    )
-    assert first.returncode == 0, first.stderr
-    (old,) = nss_certs(nss_db)
+    old = first_renewal(server, nss_db, tmp_path)
     broken = tmp_path / "broken-bin"
     fake_tool(broken, "pk12util", "echo 'pk12util: simulated failure' >&2\nexit 255\n")
     run = ecmt(
