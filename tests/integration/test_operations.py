@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ccms_server.wire import short_reference
 from support import API, EST, Identity, certs_from_body, rsa_key
 
 
@@ -81,6 +82,9 @@ def test_every_request_logged_with_its_id_and_never_a_pin(server):
     log = server.log_file.read_text()
     assert ok.status_code == 200
     assert 'rid=helpdesk-ref-42 client=127.0.0.1 "GET /ccms/v1/account" 200' in log
+    # the short reference a user reads out over the phone finds the same line
+    (line,) = [x for x in log.splitlines() if f"ref={short_reference('helpdesk-ref-42')}" in x]
+    assert "rid=helpdesk-ref-42 " in line
     assert '"GET /ccms/v1/account" 401' in log
     assert f"epoc={epoc} code=CCMS-AUTH-INVALID" in log
     assert len(re.findall(r"rid=\S+ client=", log)) == 4

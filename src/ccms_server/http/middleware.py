@@ -15,7 +15,7 @@ from aiohttp.typedefs import Middleware
 from ..problems import ProblemError
 from ..ratelimit import RateLimiter
 from ..settings import ServerSettings
-from ..wire import REQUEST_ID_HEADER, ProblemCode
+from ..wire import REQUEST_ID_HEADER, ProblemCode, short_reference
 from .peer import client_address, from_trusted_proxy, is_tls
 from .responses import http_exception_problem, problem_response
 
@@ -59,7 +59,7 @@ def make_middlewares(
         response.headers[REQUEST_ID_HEADER] = request_id
         response.headers["Server"] = "ccms-server"
         access_log.info(
-            'rid=%s client=%s "%s %s" %d %.1fms epoc=%s code=%s%s',
+            'rid=%s client=%s "%s %s" %d %.1fms epoc=%s code=%s ref=%s%s',
             request_id,
             request[CLIENT],
             request.method,
@@ -68,6 +68,7 @@ def make_middlewares(
             (time.perf_counter() - started) * 1000,
             request.get(EPOC, "-"),
             problem.code.value if problem else "-",
+            short_reference(request_id),
             f' detail="{problem.detail}"' if problem and problem.detail else "",
         )
         return response
