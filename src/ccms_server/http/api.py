@@ -19,6 +19,16 @@ from .peer import peer_certificate
 from .responses import json_response
 
 
+def parse_acceptance(body: bytes) -> TermsAcceptance:
+    """The body of POST terms/acceptances; anything else is REQUEST_INVALID."""
+    try:
+        return TermsAcceptance.model_validate(json.loads(body))
+    except (ValueError, ValidationError):
+        raise ProblemError(
+            ProblemCode.REQUEST_INVALID, 'send {"version": ..., "sha256": ...}'
+        ) from None
+
+
 class ApiRoutes:
     def __init__(self, services: Services, release_file: Path) -> None:
         self._s = services
@@ -49,12 +59,7 @@ class ApiRoutes:
     async def accept_terms(self, request: web.Request) -> web.Response:
         if request.content_type != MEDIA_JSON:
             raise ProblemError(ProblemCode.MEDIA_TYPE_UNSUPPORTED, f"send {MEDIA_JSON}")
-        try:
-            acceptance = TermsAcceptance.model_validate(json.loads(await request.read()))
-        except (ValueError, ValidationError):
-            raise ProblemError(
-                ProblemCode.REQUEST_INVALID, 'send {"version": ..., "sha256": ...}'
-            ) from None
+        acceptance = parse_acceptance(await request.read())
         caller = await self._caller(request)
         await asyncio.to_thread(self._s.accounts.accept_terms, caller, acceptance, context(request))
         return web.Response(status=204)
