@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from .bootstrap import Services
+from .db.engine import dispose_engine
 from .http.app import make_app, make_tls_context
 
 WORKER_THREADS = 16
@@ -66,7 +67,10 @@ def run_forever(
         finally:
             await runner.cleanup()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        dispose_engine(services.sessions.kw["bind"])
 
 
 class ServerThread:
@@ -118,7 +122,7 @@ class ServerThread:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(30)
         with contextlib.suppress(Exception):
-            self.services.sessions.kw["bind"].dispose()
+            dispose_engine(self.services.sessions.kw["bind"])
 
     def __enter__(self) -> ServerThread:
         return self.start()
