@@ -162,3 +162,29 @@ def test_request_id_is_echoed_or_made(server):
     response = server.get(API + "terms", headers={"X-Request-ID": "bad id;" * 20})
     assert "bad id" not in response.headers["X-Request-ID"]
     assert len(response.headers["X-Request-ID"]) == 36
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 30_000 + "]" * 30_000,
+        '{"a":' * 10_000 + "1" + "}" * 10_000,
+    ],
+    ids=["arrays", "objects"],
+)
+def test_deeply_nested_json_is_refused_before_parsing(server, body):
+    epoc = server.add_account(accept_terms=False)
+    pin = server.issue_pin(epoc)
+    before = server.db_snapshot()
+    assert len(body) < server.settings.max_body_bytes
+    response = server.http().post(
+        server.url + API + "terms/acceptances",
+        data=body,
+        auth=(epoc, pin),
+        headers={"Content-Type": "application/json"},
+    )
+    _check_problem(response, 400, "CCMS-REQUEST-INVALID")
+    assert server.db_snapshot() == before
+    log = server.log_file.read_text()
+    assert "Traceback" not in log
+    assert "unexpected error" not in log

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 from aiohttp import web
@@ -14,6 +13,7 @@ from ..bootstrap import Services
 from ..problems import ProblemError
 from ..wire import API_PREFIX, MEDIA_JSON, ProblemCode, TermsAcceptance
 from .est import basic_credentials, context
+from .json_body import load_json
 from .middleware import EPOC
 from .peer import peer_certificate
 from .responses import json_response
@@ -22,7 +22,7 @@ from .responses import json_response
 def parse_acceptance(body: bytes) -> TermsAcceptance:
     """The body of POST terms/acceptances; anything else is REQUEST_INVALID."""
     try:
-        return TermsAcceptance.model_validate(json.loads(body))
+        return TermsAcceptance.model_validate(load_json(body))
     except (ValueError, ValidationError):
         raise ProblemError(
             ProblemCode.REQUEST_INVALID, 'send {"version": ..., "sha256": ...}'
