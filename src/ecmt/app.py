@@ -31,7 +31,13 @@ class App:
     def __init__(self, settings: EcmtSettings) -> None:
         self.settings = settings
         self.secrets = KeyringSecrets(settings.state_dir / "secrets")
-        self.store: CertStore = open_store(settings.store, settings.data_dir, self.secrets)
+        self.store: CertStore = open_store(
+            settings.store,
+            settings.data_dir,
+            self.secrets,
+            exportable_keys=settings.exportable_keys,
+            key_readers=settings.key_readers,
+        )
         self.status = StatusService(
             store=self.store,
             renewal_window_days=settings.renewal_window_days,

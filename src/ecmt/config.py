@@ -49,6 +49,8 @@ class EcmtSettings(BaseSettings):
     connect_timeout: float = Field(10.0, gt=0)
     read_timeout: float = Field(30.0, gt=0)
     store: str | None = None
+    exportable_keys: bool = True  # Windows: the key may leave the store again (backups)
+    key_readers: list[str] = Field(default_factory=list)  # Windows: accounts that read the key
     key_algorithm: KeyAlgorithm = "rsa2048"
     backup_folder: Path | None = None
     backup_format: BackupFormat = BackupFormat.LEGACY

@@ -9,7 +9,7 @@ these primitives, so every store gets the same safety.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from cryptography import x509
 
@@ -55,4 +55,13 @@ class CertStore(Protocol):
     def load_identity(self, fingerprint: str) -> ClientIdentity:
         """Key, certificate and chain, to authenticate a renewal or build a backup.
         Raises STORE_NOT_FOUND, or BACKUP_NO_KEY where the key cannot leave the store."""
+        ...
+
+
+@runtime_checkable
+class KeyReaders(Protocol):
+    """A store whose keys carry their own access list (Windows): who may read a key."""
+
+    def key_readers_of(self, fingerprint: str) -> list[str] | None:
+        """Account names allowed to read the certificate's key; None where not known."""
         ...

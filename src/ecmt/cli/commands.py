@@ -61,6 +61,7 @@ def run_status(args: argparse.Namespace, out: Output) -> int:
     lines += [
         f"  {s.name} (EPOC {s.epoc}): {s.state.value}, expires {s.not_after:%d %B %Y}, "
         f"{s.days_left} days left{'' if s.has_private_key else ', NO private key'}"
+        + (f"; key readable by: {', '.join(s.key_readers)}" if s.key_readers else "")
         for s in found
     ]
     out.result(

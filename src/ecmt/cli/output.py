@@ -48,6 +48,7 @@ _EXIT: dict[int, set[ErrorCode]] = {
         ErrorCode.INSTALL_NOT_VERIFIED,
         ErrorCode.KEYRING_UNAVAILABLE,
         ErrorCode.JOURNAL_UNREADABLE,
+        ErrorCode.STORE_LEGACY_KEY,
     },
     7: {ErrorCode.RELEASE_BLOCKED},
     8: {

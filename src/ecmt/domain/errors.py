@@ -75,6 +75,8 @@ class ErrorCode(StrEnum):
     KEYRING_UNAVAILABLE = "ECMT-KEYRING-UNAVAILABLE"
     JOURNAL_UNREADABLE = "ECMT-JOURNAL-UNREADABLE"
     UNEXPECTED = "ECMT-UNEXPECTED"
+    # the Windows certificate store
+    STORE_LEGACY_KEY = "ECMT-STORE-LEGACY-KEY"
 
 
 class EcmtError(Exception):
@@ -302,5 +304,9 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.UNEXPECTED: (
         "Something unexpected went wrong",
         "Try again. If it happens again, " + HELPDESK[0].lower() + HELPDESK[1:],
+    ),
+    ErrorCode.STORE_LEGACY_KEY: (
+        "Windows stored the key in an old kind of key store",
+        "Nothing was installed. Ask your IT to check this computer's key storage settings.",
     ),
 }

@@ -11,7 +11,7 @@ from cryptography import x509
 
 from ccms_server.files import write_atomic
 
-from ..certstore.port import CertStore
+from ..certstore.port import CertStore, KeyReaders
 from ..domain.models import CertState, Profile, StoredCertificate, common_name_of
 
 
@@ -27,6 +27,7 @@ class CertificateStatus:
     state: CertState
     location: str
     has_private_key: bool
+    key_readers: tuple[str, ...] | None = None  # accounts that may use the key (Windows)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -40,6 +41,7 @@ class CertificateStatus:
             "state": self.state.value,
             "location": self.location,
             "has_private_key": self.has_private_key,
+            "key_readers": list(self.key_readers) if self.key_readers is not None else None,
         }
 
 
@@ -106,6 +108,10 @@ class StatusService:
             state = CertState.RENEWAL_DUE
         else:
             state = CertState.VALID
+        readers = None
+        if stored.has_private_key and isinstance(self._store, KeyReaders):
+            found = self._store.key_readers_of(stored.fingerprint)
+            readers = tuple(found) if found is not None else None
         return CertificateStatus(
             fingerprint=stored.fingerprint,
             serial=format(cert.serial_number, "x"),
@@ -117,4 +123,5 @@ class StatusService:
             state=state,
             location=stored.location,
             has_private_key=stored.has_private_key,
+            key_readers=readers,
         )
