@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import ssl
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,7 @@ from aiohttp import web
 from .bootstrap import Services
 from .db.engine import dispose_engine
 from .http.app import make_app, make_tls_context
+from .http.connection import Connection
 
 WORKER_THREADS = 16
 
@@ -31,6 +33,44 @@ class Listening:
         return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
 
+class _Site(web.BaseSite):
+    """A TCP listener like aiohttp's TCPSite, whose connections are our `Connection`s and
+    whose TLS handshakes must finish within the read deadline."""
+
+    def __init__(
+        self,
+        runner: web.AppRunner,
+        host: str,
+        port: int,
+        ssl_context: ssl.SSLContext | None,
+        read_timeout: float,
+    ) -> None:
+        super().__init__(runner, ssl_context=ssl_context, backlog=256)
+        self._where = (host, port)
+        self._read_timeout = read_timeout
+
+    @property
+    def name(self) -> str:
+        return Listening(*self._where, self._ssl_context is not None).url
+
+    async def start(self) -> None:
+        await super().start()
+        loop = asyncio.get_running_loop()
+        manager = self._runner.server
+        assert manager is not None, "runner.setup() comes first"
+
+        def connection() -> Connection:
+            return Connection(manager, loop=loop, read_timeout=self._read_timeout, access_log=None)
+
+        self._server = await loop.create_server(
+            connection,
+            *self._where,
+            ssl=self._ssl_context,
+            backlog=self._backlog,
+            ssl_handshake_timeout=self._read_timeout if self._ssl_context else None,
+        )
+
+
 async def _start(
     services: Services, host: str, port: int, tls: bool
 ) -> tuple[web.AppRunner, Listening]:
@@ -38,12 +78,12 @@ async def _start(
     loop.set_default_executor(ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="ccms"))
     runner = web.AppRunner(make_app(services), access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(
+    site = _Site(
         runner,
         host,
         port,
-        ssl_context=make_tls_context(services) if tls else None,
-        backlog=256,
+        make_tls_context(services) if tls else None,
+        services.settings.read_timeout_seconds,
     )
     await site.start()
     bound = runner.addresses[0]

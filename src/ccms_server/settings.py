@@ -47,6 +47,7 @@ class ServerSettings(BaseSettings):
     approval_retry_after_seconds: int = Field(10, ge=1)
 
     max_body_bytes: int = Field(64 * 1024, ge=1024)
+    read_timeout_seconds: float = Field(15, gt=0, le=300)
     rate_limit_per_minute: int = Field(120, ge=0)
     rate_limit_burst: int = Field(60, ge=1)
     trusted_proxies: list[IPv4Network | IPv6Network] = Field(default_factory=list)

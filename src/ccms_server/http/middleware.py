@@ -16,6 +16,7 @@ from ..problems import ProblemError
 from ..ratelimit import RateLimiter
 from ..settings import ServerSettings
 from ..wire import REQUEST_ID_HEADER, ProblemCode, short_reference
+from .connection import Connection
 from .peer import client_address, from_trusted_proxy, is_tls
 from .responses import http_exception_problem, problem_response
 
@@ -33,6 +34,18 @@ EPOC = web.RequestKey("epoc", str)
 def _request_id(request: web.Request) -> str:
     offered = request.headers.get(REQUEST_ID_HEADER, "")
     return offered if _SAFE_ID.match(offered) else str(uuid.uuid4())
+
+
+async def _receive(request: web.Request) -> None:
+    """Read the whole body now, so that the connection's read deadline covers it too."""
+    try:
+        await request.read()
+    except ConnectionError:  # the deadline passed and the connection was closed
+        raise ProblemError(
+            ProblemCode.REQUEST_INVALID, "the request did not arrive in time"
+        ) from None
+    if isinstance(request.protocol, Connection):
+        request.protocol.request_received()
 
 
 def make_middlewares(
@@ -56,6 +69,8 @@ def make_middlewares(
             problem = ProblemError(ProblemCode.INTERNAL_ERROR)
         if problem is not None:
             response = problem_response(problem, request_id)
+        if isinstance(request.protocol, Connection):
+            request.protocol.answer_ready()
         response.headers[REQUEST_ID_HEADER] = request_id
         response.headers["Server"] = "ccms-server"
         access_log.info(
@@ -91,6 +106,7 @@ def make_middlewares(
                 f"try again in {wait} seconds",
                 headers={"Retry-After": str(wait)},
             )
+        await _receive(request)
         return await handler(request)
 
     return [outermost, gatekeeper]
