@@ -1,0 +1,188 @@
+"""One certificate store contract, every adapter: a `kit` per adapter gives the store, a
+way to put a certificate without its key into it, and the adapter's own after-test checks.
+
+- nss: the real certutil and pk12util in a temporary database (Linux);
+- files: a temporary folder, its password in memory;
+- windows-fake-user, windows-fake-machine: the Windows adapter over tests/fakes_windows.py,
+  checked after each test for leaked handles and contexts and for keys left without a
+  certificate;
+- windows-user, windows-machine: the real CurrentUser\\My and LocalMachine\\My (Windows
+  only, marked `windows`); everything a test put there is removed after it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12 as crypto_pkcs12
+
+from ecmt.certstore._files import FileStore, _pem_file
+from ecmt.certstore._nss import NssStore
+from ecmt.certstore.port import CertStore
+from ecmt.domain.models import Profile, fingerprint
+from fakes import MemorySecrets, MiniCA
+from support import require_tool
+
+ON_WINDOWS = sys.platform == "win32"
+real_windows = pytest.mark.skipif(not ON_WINDOWS, reason="the real Windows stores")
+
+
+@dataclass
+class Kit:
+    name: str
+    store: CertStore
+    add_without_key: Callable[[x509.Certificate], None]
+    checks: list[Callable[[], None]] = field(default_factory=list)
+    cas: list[MiniCA] = field(default_factory=list)
+
+    def ca(self, name: str = "Fake") -> MiniCA:
+        """A CA made for this test (removed from a real store afterwards)."""
+        made = MiniCA(name)
+        self.cas.append(made)
+        return made
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("nss", marks=pytest.mark.skipif(ON_WINDOWS, reason="NSS tools: Linux")),
+        "files",
+        "windows-fake-user",
+        "windows-fake-machine",
+        pytest.param("windows-user", marks=[pytest.mark.windows, real_windows]),
+        pytest.param("windows-machine", marks=[pytest.mark.windows, real_windows]),
+    ]
+)
+def kit(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Kit]:
+    name = request.param
+    made = {
+        "nss": _nss_kit,
+        "files": _files_kit,
+        "windows-fake-user": _fake_windows_kit,
+        "windows-fake-machine": _fake_windows_kit,
+        "windows-user": _windows_kit,
+        "windows-machine": _windows_kit,
+    }[name](name, tmp_path, monkeypatch)
+    yield made
+    for check in made.checks:
+        check()
+
+
+def _nss_kit(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Kit:
+    require_tool("certutil")
+    require_tool("pk12util")
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    db = tmp_path / "nssdb"
+    store = NssStore(db)
+
+    def add_without_key(cert: x509.Certificate) -> None:
+        pem = tmp_path / "only.pem"
+        pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        empty = tmp_path / "empty.pw"
+        empty.touch()
+        if not (db / "cert9.db").exists():
+            db.mkdir(mode=0o700, exist_ok=True)
+            subprocess.run(
+                ["certutil", "-N", "-d", f"sql:{db}", "--empty-password"],
+                check=True, capture_output=True, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+        subprocess.run(
+            ["certutil", "-A", "-d", f"sql:{db}", "-n", f"no key {fingerprint(cert)[:8]}",
+             "-t", ",,", "-i", str(pem), "-f", str(empty)],
+            check=True, capture_output=True, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def no_session_folders_left() -> None:
+        assert list(runtime.iterdir()) == []
+
+    return Kit(name, store, add_without_key, [no_session_folders_left])
+
+
+def _files_kit(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Kit:
+    folder = tmp_path / "certificates"
+    store = FileStore(folder, MemorySecrets())
+
+    def add_without_key(cert: x509.Certificate) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{fingerprint(cert)}.pem").write_bytes(_pem_file(cert, [], "no key"))
+
+    return Kit(name, store, add_without_key)
+
+
+def _fake_windows_kit(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Kit:
+    from ecmt.certstore._windows import WindowsStore
+    from fakes_windows import Element, FakeWindows
+
+    fake = FakeWindows()
+    location = name.rsplit("-", 1)[1]
+    store = WindowsStore(location, api=fake.api)
+
+    def add_without_key(cert: x509.Certificate) -> None:
+        fake.store(location).append(Element(cert.public_bytes(serialization.Encoding.DER)))
+
+    def nothing_leaked() -> None:
+        fake.assert_released()
+        assert fake.orphaned_keys() == []
+
+    kit = Kit(name, store, add_without_key, [nothing_leaked])
+    kit.fake = fake  # type: ignore[attr-defined]
+    return kit
+
+
+def _windows_kit(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Kit:
+    from ecmt.certstore._windows import WindowsStore
+
+    location = name.rsplit("-", 1)[1]
+    store = WindowsStore(location)
+
+    def add_without_key(cert: x509.Certificate) -> None:
+        _add_certificate_only(store, cert)
+
+    kit = Kit(name, store, add_without_key)
+    kit.checks.append(lambda: _clean_real_store(store, kit.cas))
+    return kit
+
+
+def _add_certificate_only(store: Any, cert: x509.Certificate) -> None:
+    """Through a PKCS#12 that holds only the certificate, as `certutil -addstore` would."""
+    from ecmt.certstore import _crypt32 as w
+    from ecmt.certstore import _win_contexts as ctx
+
+    data = crypto_pkcs12.serialize_key_and_certificates(
+        None, None, cert, None, serialization.NoEncryption()
+    )
+    api = store.api
+    with (
+        ctx.imported_pfx(api, data, "", store.import_flags) as temp,
+        ctx.system_store(api, store._store_flag, "MY", readonly=False) as my,
+        ctx.held(api, temp, fingerprint(cert)) as context,
+    ):
+        api.CertAddCertificateContextToStore(my, context, w.CERT_STORE_ADD_ALWAYS, None)
+
+
+def _clean_real_store(store: Any, cas: list[MiniCA]) -> None:
+    """Remove every certificate (and key) our test CAs issued, and the CAs themselves."""
+    from ecmt.certstore import _win_contexts as ctx
+
+    issuers = {ca.issuing.subject for ca in cas}
+    for stored in store.list(Profile()):
+        if stored.certificate.issuer in issuers:
+            store.remove(stored.fingerprint)
+    api = store.api
+    with ctx.system_store(api, store._store_flag, "CA", readonly=False) as ca_store:
+        for ca in cas:
+            for cert in (ca.issuing, ca.root):
+                with ctx.held(api, ca_store, fingerprint(cert)) as context:
+                    if context:
+                        ctx.delete(api, context)
