@@ -2,7 +2,8 @@
 
 PIN checks reserve a failed attempt *before* the slow argon2 verification and give it
 back afterwards unless the PIN was wrong, so parallel guesses can never exceed the
-lockout threshold, and no database lock is held while argon2 runs.
+lockout threshold, and no database lock is held while argon2 runs. Every check, for a known
+EPOC or not, costs the same 1 + superseded_pins_checked verifications.
 """
 
 from __future__ import annotations
@@ -94,13 +95,15 @@ class Authenticator:
                 if reservation is not None:
                     candidates = self._candidates(session, account.id)
             account_id = account.id if account else None
+        rounds = 1 + self._settings.superseded_pins_checked
         if account_id is None:
-            self._hasher.burn(pin)
+            self._hasher.find([], pin, rounds)
             raise ProblemError(ProblemCode.AUTH_INVALID)
         if reservation is None:
             raise ProblemError(ProblemCode.ACCOUNT_LOCKED)
 
-        match = next((c for c in candidates if self._hasher.verify(c.hash, pin)), None)
+        index = self._hasher.find([c.hash for c in candidates], pin, rounds)
+        match = None if index is None else candidates[index]
         return self._settle(account_id, epoc, match, reservation, ctx)
 
     def _candidates(self, session: Session, account_id: int) -> list[_Candidate]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -51,6 +52,14 @@ class PinHasher:
         except (VerificationError, InvalidHashError):
             return False
 
-    def burn(self, pin: str) -> None:
-        """Spend one verification's time for an unknown EPOC, so timing tells nothing."""
-        self.verify(self._dummy, pin)
+    def find(self, stored: Sequence[str], pin: str, rounds: int) -> int | None:
+        """The index of the first hash in `stored` that PIN matches, found with exactly
+        `rounds` verifications (dummies fill the gaps) and no early stop, so the time
+        taken says nothing about the account: unknown, no PIN, one PIN or many."""
+        found: int | None = None
+        for index in range(rounds):
+            real = index < len(stored)
+            matched = self.verify(stored[index] if real else self._dummy, pin)
+            if matched and real and found is None:
+                found = index
+        return found

@@ -131,3 +131,43 @@ def test_pins_are_stored_only_as_argon2id_hashes(server):
     assert pin not in flat
     assert pin.replace("-", "") not in flat
     assert "$argon2id$" in flat
+
+
+def test_every_pin_check_costs_the_same_number_of_argon2_verifications(server, monkeypatch):
+    """Timing must not tell an unknown EPOC from a wrong PIN, nor how many PINs an account
+    has had: each check runs exactly 1 + superseded_pins_checked argon2 verifications."""
+    from argon2 import PasswordHasher
+
+    calls: list[int] = []
+    real_verify = PasswordHasher.verify
+
+    def counting(self, hash, password):
+        calls.append(1)
+        return real_verify(self, hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counting)
+    wrong = "AAAA-BBBB-CCCC"
+    one = server.add_account()
+    one_pin = server.issue_pin(one)
+    many = server.add_account()
+    many_pins = [server.issue_pin(many) for _ in range(6)]
+    none = server.add_account()
+    cases = {
+        "unknown EPOC": ("4040404", wrong, "CCMS-AUTH-INVALID"),
+        "account without a PIN": (none, wrong, "CCMS-AUTH-INVALID"),
+        "wrong PIN, one PIN": (one, wrong, "CCMS-AUTH-INVALID"),
+        "wrong PIN, six PINs": (many, wrong, "CCMS-AUTH-INVALID"),
+        "superseded PIN": (many, many_pins[-2], "CCMS-PIN-SUPERSEDED"),
+        "PIN superseded too long ago": (many, many_pins[0], "CCMS-AUTH-INVALID"),
+        "current PIN": (one, one_pin, None),
+    }
+    spent = {}
+    for name, (epoc, pin, code) in cases.items():
+        calls.clear()
+        response = logon(server, epoc, pin)
+        assert response.status_code == (200 if code is None else 401), name
+        if code is not None:
+            assert response.json()["code"] == code, name
+        spent[name] = len(calls)
+    expected = 1 + server.settings.superseded_pins_checked
+    assert spent == dict.fromkeys(cases, expected)

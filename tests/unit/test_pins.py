@@ -27,4 +27,14 @@ def test_hasher_uses_argon2id_and_verifies_loosely_typed_pins():
     assert not hasher.verify(stored, "K7QM-4X9R-T3HX")
     assert not hasher.verify("not a hash", "K7QM-4X9R-T3HP")
     assert not hasher.verify(stored, "A" * (MAX_PIN_LENGTH + 1))
-    hasher.burn("anything")  # spends the time, raises nothing
+
+
+def test_find_matches_among_hashes_and_fills_the_rounds_with_dummies():
+    hasher = PinHasher(time_cost=1, memory_kib=8192, parallelism=1)
+    pins = ["K7QM-4X9R-T3HP", "AAAA-BBBB-CCCC"]
+    stored = [hasher.hash(pin) for pin in pins]
+    assert hasher.find(stored, "aaaa bbbb cccc", 4) == 1
+    assert hasher.find(stored, "K7QM-4X9R-T3HP", 4) == 0
+    assert hasher.find(stored, "K7QM-4X9R-T3HX", 4) is None
+    assert hasher.find([], "K7QM-4X9R-T3HP", 4) is None
+    assert hasher.find(stored, "AAAA-BBBB-CCCC", 1) is None  # beyond the rounds: not looked at
