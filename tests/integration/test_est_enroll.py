@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ccms_server.wire import MEDIA_PKCS7_CERTS
@@ -151,3 +152,35 @@ def test_terms_accepted_for_an_old_version_is_not_enough(server):
     server.admin.publish_terms("2", "Acceptable Use Policy", "New terms.")
     response = server.enroll(epoc, server.issue_pin(epoc))
     assert response.json()["code"] == "CCMS-TERMS-REQUIRED"
+
+
+def test_simpleenroll_takes_the_subject_from_the_account_whatever_the_csr_names(server):
+    """Clients send a full subject (CN, serialNumber, O, OU); it need not match the account."""
+    epoc = server.add_account(name="Dr Jane Example")
+    key = ec.generate_private_key(ec.SECP256R1())
+    offered = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "Dr Jane Example (old name)"),
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, epoc),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Another Practice"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Pharmacist"),
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "GB"),
+        ]
+    )
+    response = server.http().post(
+        server.url + EST + "simpleenroll",
+        data=csr_body(key, offered),
+        auth=(epoc, server.issue_pin(epoc)),
+        headers={"Content-Type": "application/pkcs10"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    (cert,) = certs_from_body(response.content)
+    assert cert.subject != offered
+    assert {a.oid: a.value for a in cert.subject} == {
+        NameOID.COMMON_NAME: "Dr Jane Example",
+        NameOID.SERIAL_NUMBER: epoc,
+        NameOID.ORGANIZATION_NAME: "Test Practice",
+        NameOID.ORGANIZATIONAL_UNIT_NAME: "GP",
+    }
+    assert _public(cert) == _public(key)
