@@ -136,10 +136,14 @@ class WindowsStore:
         data = pkcs12.build(key, certificate, chain, friendly_name, secret, BackupFormat.LEGACY)
         try:
             with (
-                ctx.imported_pfx(self.api, data, secret.decode(), self.import_flags) as temp,
                 ctx.system_store(self.api, self._store_flag, MY, readonly=False) as my,
+                ctx.imported_pfx(self.api, data, secret.decode(), self.import_flags) as temp,
             ):
-                entry = self._add(temp, my, fingerprint_of(certificate), friendly_name, readers)
+                try:
+                    entry = self._add(temp, my, fingerprint_of(certificate), friendly_name, readers)
+                except BaseException:
+                    _quietly(lambda: self._drop_imported_keys(temp), "deleting the new key")
+                    raise
                 self._add_issuers(temp, chain)
         except w.Win32Error as exc:
             raise self._error(exc) from None
@@ -211,31 +215,26 @@ class WindowsStore:
     def _add(
         self, temp: int, my: int, fp: str, friendly_name: str, readers: builtins.list[bytes]
     ) -> Entry:
-        """Our certificate from the import into My; on any failure nothing stays behind."""
+        """Our certificate from the import into My, named and checked; on failure it is
+        removed again (the caller deletes the imported key)."""
         api = self.api
         with ctx.held(api, temp, fp) as imported:
-            imported_key = ctx.key_info(api, imported) if imported else None
-            if not imported or imported_key is None:
-                self._drop_imported_keys(temp)
+            if not imported or ctx.key_info(api, imported) is None:
                 raise EcmtError(
                     ErrorCode.STORE_ERROR, "the PKCS#12 import gave no certificate with a key"
                 )
+            previous = next((e for e in ctx.entries(api, my) if e.fingerprint == fp), None)
+            added = w.PCCERT_CONTEXT()
+            api.CertAddCertificateContextToStore(
+                my, imported, w.CERT_STORE_ADD_REPLACE_EXISTING, added
+            )
             try:
-                previous = next((e for e in ctx.entries(api, my) if e.fingerprint == fp), None)
-                added = w.PCCERT_CONTEXT()
-                api.CertAddCertificateContextToStore(
-                    my, imported, w.CERT_STORE_ADD_REPLACE_EXISTING, added
-                )
-                try:
-                    entry = self._finish(added, friendly_name, readers)
-                except BaseException:
-                    _quietly(lambda: ctx.delete(api, added), "removing the new certificate")
-                    raise
-                finally:
-                    api.CertFreeCertificateContext(added)
+                entry = self._finish(added, friendly_name, readers)
             except BaseException:
-                _quietly(lambda: _win_keys.delete_key(api, imported_key), "deleting the new key")
+                _quietly(lambda: ctx.delete(api, added), "removing the new certificate")
                 raise
+            finally:
+                api.CertFreeCertificateContext(added)
         old_key = previous.key if previous else None
         if old_key is not None and entry.key is not None and not old_key.same_key(entry.key):
             _quietly(lambda: _win_keys.delete_key(api, old_key), "deleting the replaced key")
@@ -286,10 +285,10 @@ class WindowsStore:
                 raise
 
     def _drop_imported_keys(self, temp: int) -> None:
+        """PFXImportCertStore persisted these keys: none may outlive a failed install."""
         for entry in ctx.entries(self.api, temp):
             if entry.key is not None:
-                key = entry.key
-                _quietly(lambda: _win_keys.delete_key(self.api, key), "deleting a key")  # noqa: B023 - called at once
+                _win_keys.delete_key(self.api, entry.key)
 
     def _reader_sids(self) -> builtins.list[bytes]:
         if self.location != "machine" or not self.key_readers:
