@@ -41,7 +41,16 @@ class ApiClient:
 
     def terms(self) -> TermsDocument:
         reply = self.transport.request("GET", API_PREFIX + "terms")
-        return self._parse(TermsDocument, reply.body, reply.request_id)
+        terms = self._parse(TermsDocument, reply.body, reply.request_id)
+        try:  # accepting echoes version and digest: they must be ones the service takes
+            TermsAcceptance(version=terms.version, sha256=terms.sha256)
+        except ValidationError:
+            raise EcmtError(
+                ErrorCode.RESPONSE_INVALID,
+                "the terms' version or digest cannot be acknowledged",
+                reference=reply.request_id,
+            ) from None
+        return terms
 
     def account(self, credentials: PinCredentials | None) -> AccountInfo:
         """The logon: checks EPOC + PIN (not consuming it) or the client certificate."""
@@ -63,7 +72,7 @@ class ApiClient:
     def _parse(model: type[_Body], body: bytes, reference: str) -> _Body:
         try:
             return model.model_validate(json.loads(body))
-        except (ValueError, ValidationError):
+        except (ValueError, ValidationError, RecursionError):  # RecursionError: deep nesting
             raise EcmtError(
                 ErrorCode.RESPONSE_INVALID, f"not a {model.__name__}", reference=reference
             ) from None

@@ -55,11 +55,11 @@ def retry_after_seconds(value: str | None, default: int | None = None) -> int | 
     if not value:
         return default
     value = value.strip()
-    if value.isdigit():
-        return int(value)
+    if value.isascii() and value.isdigit():  # not "³", which isdigit() also takes
+        return int(value) if len(value) <= 9 else 999_999_999
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a year beyond C's long
         return default
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
@@ -76,7 +76,7 @@ def error_from_response(
     if content_type.split(";")[0].strip() == MEDIA_PROBLEM:
         try:
             problem = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: deep nesting
             problem = {}
         if isinstance(problem, dict):
             with contextlib.suppress(ValueError, KeyError):
