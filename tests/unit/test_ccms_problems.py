@@ -152,18 +152,19 @@ def test_retry_after_header_name_in_any_case():
     ],
 )
 @pytest.mark.parametrize(
-    ("content_type", "body"),
+    ("content_type", "body", "said"),
     [
-        ("text/html", b"<html><body>Service Unavailable</body></html>"),
-        ("", b""),
-        ("application/json", b'{"code": "CCMS-PIN-USED"}'),  # not a problem document
+        ("text/html", b"<html><body>Service Unavailable</body></html>", ": Service Unavailable"),
+        ("", b"", ""),
+        # not a problem document: quoted, never read for a code
+        ("application/json", b'{"code": "CCMS-PIN-USED"}', ': {"code": "CCMS-PIN-USED"}'),
     ],
 )
-def test_plain_statuses(status, expected, content_type, body):
+def test_plain_statuses(status, expected, content_type, body, said):
     error = error_from_response(status, content_type, body, {}, RID)
     assert error.code is expected
     assert error.reference == RID
-    assert error.detail == f"HTTP {status}"
+    assert error.detail == f"HTTP {status}{said}"
     assert error.attempts_remaining is None
 
 

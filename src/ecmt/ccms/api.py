@@ -11,6 +11,7 @@ from ccms_server.wire import API_PREFIX, MEDIA_JSON, AccountInfo, TermsAcceptanc
 
 from ..domain.errors import EcmtError, ErrorCode
 from ..domain.models import PinCredentials
+from ..domain.text import clean_text
 from .transport import Transport
 
 _Body = TypeVar("_Body", TermsDocument, AccountInfo)
@@ -55,7 +56,10 @@ class ApiClient:
     def account(self, credentials: PinCredentials | None) -> AccountInfo:
         """The logon: checks EPOC + PIN (not consuming it) or the client certificate."""
         reply = self.transport.request("GET", API_PREFIX + "account", credentials=credentials)
-        return self._parse(AccountInfo, reply.body, reply.request_id)
+        account = self._parse(AccountInfo, reply.body, reply.request_id)
+        # shown on screen and put in the certificate request: one printable line each
+        names = ("display_name", "organisation", "role")
+        return account.model_copy(update={n: clean_text(getattr(account, n)) for n in names})
 
     def accept_terms(self, credentials: PinCredentials | None, terms: TermsDocument) -> None:
         body = TermsAcceptance(version=terms.version, sha256=terms.sha256).model_dump_json()
