@@ -48,6 +48,7 @@ class EcmtSettings(BaseSettings):
     proxy: str | None = None
     connect_timeout: float = Field(10.0, gt=0)
     read_timeout: float = Field(30.0, gt=0)
+    request_deadline: float = Field(60.0, gt=0)
     store: str | None = None
     exportable_keys: bool = True  # Windows: the key may leave the store again (backups)
     key_readers: list[str] = Field(default_factory=list)  # Windows: accounts that read the key

@@ -7,9 +7,10 @@ import socket
 import ssl
 
 import requests
-from urllib3.exceptions import NameResolutionError
+from urllib3.exceptions import NameResolutionError, ReadTimeoutError
 
 from ..domain.errors import EcmtError, ErrorCode
+from ..domain.text import clean_text
 
 # OpenSSL X509_V_ERR_* values
 _CLOCK = {9, 10}  # certificate not yet valid, has expired
@@ -53,7 +54,8 @@ def translate_exception(
     exc: requests.RequestException, request_id: str, with_client_cert: bool
 ) -> EcmtError:
     causes = _chain(exc)
-    text = " | ".join(f"{type(c).__name__}: {c}" for c in causes[:3])[:500]
+    # a proxy's reason phrase or a peer's alert text can be in there: clean it
+    text = clean_text(" | ".join(f"{type(c).__name__}: {c}" for c in causes[:3]), 500)
 
     def error(code: ErrorCode) -> EcmtError:
         return EcmtError(code, text, reference=request_id)
@@ -81,7 +83,10 @@ def translate_exception(
         return error(ErrorCode.CERT_NOT_ACCEPTED)
     if isinstance(exc, requests.exceptions.SSLError):
         return error(ErrorCode.TLS_ERROR)
-    if isinstance(exc, requests.exceptions.Timeout):
+    # requests reports a read timeout in the body as a ConnectionError: still a timeout
+    if isinstance(exc, requests.exceptions.Timeout) or any(
+        isinstance(c, ReadTimeoutError) for c in causes
+    ):
         return error(ErrorCode.NETWORK_TIMEOUT)
     if any(isinstance(c, NameResolutionError | socket.gaierror) for c in causes):
         return error(ErrorCode.NETWORK_DNS)

@@ -1,5 +1,6 @@
-"""The one HTTPS transport to the CCMS: TLS from `tls.py`, proxies, timeouts, request ids,
-and every failure translated into an `EcmtError` at this boundary.
+"""The one HTTPS transport to the CCMS: TLS from `tls.py`, proxies, timeouts, a deadline and
+a size limit for every answer, request ids, and every failure translated into an
+`EcmtError` at this boundary.
 """
 
 from __future__ import annotations
@@ -21,12 +22,19 @@ from .. import __version__
 from ..config import EcmtSettings
 from ..domain.errors import EcmtError, ErrorCode
 from ..domain.models import ClientIdentity, PinCredentials
+from .deadline import Deadline, WatchedPool
 from .network_errors import translate_exception
-from .problems import error_from_response
+from .problems import error_from_response, request_id_or
 from .tls import make_context
 
 log = logging.getLogger(__name__)
 USER_AGENT = f"ecmt/{__version__} ({platform.system()} {platform.release()})"
+# Every answer the CCMS sends is small (a certificate is a few KB): anything larger is a
+# fault or an attack, and is not read further. An error answer is only quoted, so it is
+# cut rather than refused.
+MAX_BODY = 1024 * 1024
+MAX_ERROR_BODY = 64 * 1024
+_CHUNK = 16 * 1024
 
 
 class _ContextAdapter(requests.adapters.HTTPAdapter):
@@ -36,6 +44,18 @@ class _ContextAdapter(requests.adapters.HTTPAdapter):
     def __init__(self, context: Any) -> None:
         self._context = context
         super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            **self.poolmanager.pool_classes_by_scheme,
+            "https": WatchedPool,
+        }
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = {**manager.pool_classes_by_scheme, "https": WatchedPool}
+        return manager
 
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: Any, cert: Any = None
@@ -96,13 +116,18 @@ class Transport:
 
     def __init__(self, settings: EcmtSettings, identity: ClientIdentity | None = None) -> None:
         self.base_url = settings.server_url
-        self._timeout = (settings.connect_timeout, settings.read_timeout)
+        self._deadline = settings.request_deadline
+        self._timeout = (
+            min(settings.connect_timeout, self._deadline),
+            min(settings.read_timeout, self._deadline),
+        )
         self._identity = identity
         self._session = requests.Session()
         self._session.mount(
             "https://", _ContextAdapter(make_context(settings.trust_anchors, identity))
         )
         self._session.headers["User-Agent"] = USER_AGENT
+        self._session.headers["Accept-Encoding"] = "identity"  # the size limit is on the wire
         if settings.proxy:
             self._session.proxies = {"https": settings.proxy}
             self._session.trust_env = False  # an explicit proxy beats the environment's
@@ -138,16 +163,34 @@ class Transport:
         if content_type:
             headers["Content-Type"] = content_type
         auth = _Basic(credentials) if credentials else _NO_AUTH
+        deadline = Deadline(self._deadline)
         try:
-            reply = self._send(method, path, body, headers, auth, request_id)
+            with deadline:
+                reply = self._send(method, path, body, headers, auth, request_id, ok, deadline)
         except requests.RequestException as exc:
-            raise translate_exception(exc, request_id, self.has_identity) from None
+            if deadline.passed:
+                raise self._failed(method, path, _too_slow(deadline, request_id)) from None
+            failure = translate_exception(exc, request_id, self.has_identity)
+            raise self._failed(method, path, failure) from None
+        except EcmtError as refused:
+            raise self._failed(method, path, refused) from None
         log.info("%s %s -> %d rid=%s", method, path, reply.status, reply.request_id)
         if reply.status not in ok:
-            raise error_from_response(
-                reply.status, reply.content_type, reply.body, reply.headers, reply.request_id
+            answered = error_from_response(
+                reply.status,
+                reply.content_type,
+                reply.body,
+                reply.headers,
+                reply.request_id,
+                sent="pin" if credentials else "certificate" if self.has_identity else "none",
             )
+            raise self._failed(method, path, answered)
         return reply
+
+    @staticmethod
+    def _failed(method: str, path: str, error: EcmtError) -> EcmtError:
+        log.warning("%s %s failed rid=%s: %s", method, path, error.reference, error)
+        return error
 
     def _send(
         self,
@@ -157,6 +200,8 @@ class Transport:
         headers: dict[str, str],
         auth: requests.auth.AuthBase,
         request_id: str,
+        ok: tuple[int, ...],
+        deadline: Deadline,
     ) -> Reply:
         """The `requests.Response` stays in this frame: an error raised by `request` keeps its
         traceback, and a response alive in it would hold the connection's socket open."""
@@ -168,14 +213,52 @@ class Transport:
             auth=auth,
             timeout=self._timeout,
             allow_redirects=False,
+            stream=True,
         ) as response:
+            rid = request_id_or(response.headers.get("X-Request-ID"), request_id)
             return Reply(
                 status=response.status_code,
                 content_type=response.headers.get("Content-Type", ""),
-                body=response.content,
+                body=_read_body(response, response.status_code in ok, deadline, rid),
                 headers=CaseInsensitiveDict(response.headers),
-                request_id=response.headers.get("X-Request-ID", request_id),
+                request_id=rid,
             )
+
+
+def _read_body(
+    response: requests.Response, wanted: bool, deadline: Deadline, request_id: str
+) -> bytes:
+    """At most MAX_BODY bytes of an answer that is wanted (more is refused, early when the
+    Content-Length says so), the first MAX_ERROR_BODY bytes of an error answer."""
+    limit = MAX_BODY if wanted else MAX_ERROR_BODY
+    declared = response.headers.get("Content-Length", "").strip()
+    if wanted and declared.isdigit() and int(declared) > limit:
+        raise _too_large(f"the answer announces {int(declared)} bytes", request_id)
+    body = bytearray()
+    for chunk in response.iter_content(_CHUNK):
+        if deadline.passed:
+            raise _too_slow(deadline, request_id)
+        body += chunk
+        if len(body) > limit:
+            if not wanted:
+                return bytes(body[:limit])
+            raise _too_large(f"the answer was still going after {limit} bytes", request_id)
+    return bytes(body)
+
+
+def _too_large(detail: str, request_id: str) -> EcmtError:
+    return EcmtError(
+        ErrorCode.RESPONSE_TOO_LARGE, f"{detail}; the limit is {MAX_BODY}", reference=request_id
+    )
+
+
+def _too_slow(deadline: Deadline, request_id: str) -> EcmtError:
+    return EcmtError(
+        ErrorCode.NETWORK_TIMEOUT,
+        f"the service answered too slowly: no complete answer within {deadline.seconds:g} s "
+        "(request_deadline)",
+        reference=request_id,
+    )
 
 
 def require(condition: bool, detail: str, reply: Reply) -> None:

@@ -37,6 +37,7 @@ _EXIT: dict[int, set[ErrorCode]] = {
         ErrorCode.SERVER_ERROR,
         ErrorCode.PROTOCOL_ERROR,
         ErrorCode.RESPONSE_INVALID,
+        ErrorCode.RESPONSE_TOO_LARGE,
     },
     6: {
         ErrorCode.STORE_UNAVAILABLE,

@@ -40,6 +40,7 @@ class ErrorCode(StrEnum):
     APPROVAL_TIMEOUT = "ECMT-APPROVAL-TIMEOUT"
     CANCELLED = "ECMT-CANCELLED"
     RESPONSE_INVALID = "ECMT-RESPONSE-INVALID"
+    RESPONSE_TOO_LARGE = "ECMT-RESPONSE-TOO-LARGE"
     CERT_KEY_MISMATCH = "ECMT-CERT-KEY-MISMATCH"
     CERT_CHAIN_UNTRUSTED = "ECMT-CERT-CHAIN-UNTRUSTED"
     CERT_NOT_VALID = "ECMT-CERT-NOT-VALID"
@@ -199,6 +200,10 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "Nothing was changed. Start again any time.",
     ),
     ErrorCode.RESPONSE_INVALID: ("The service sent an answer that makes no sense", HELPDESK),
+    ErrorCode.RESPONSE_TOO_LARGE: (
+        "The service's answer was far larger than expected",
+        "Try again later. If it happens again, " + HELPDESK[0].lower() + HELPDESK[1:],
+    ),
     ErrorCode.CERT_KEY_MISMATCH: (
         "The new certificate does not match this computer's key",
         "Nothing was installed. " + HELPDESK,
