@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,16 @@ from typing import Any
 import pytest
 
 from support import Harness, make_template, start_harness
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`posix` tests check file modes, signals or root: Windows has none of them."""
+    if sys.platform != "win32":
+        return
+    skip = pytest.mark.skip(reason="POSIX file modes, signals or root")
+    for item in items:
+        if item.get_closest_marker("posix"):
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

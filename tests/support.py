@@ -257,13 +257,19 @@ def stop_process(proc: subprocess.Popen[str]) -> int:
 
 
 def _missing(message: str) -> None:
-    """In CI a missing tool fails the test; on a developer's machine it skips it."""
-    if IN_CI:
+    """In CI a missing tool fails the test (the Debian job installs them all); on a
+    developer's machine, and in the Windows job, it skips it."""
+    if IN_CI and sys.platform != "win32":
         pytest.fail(message)
     pytest.skip(message)
 
 
+NSS_TOOLS = {"certutil", "pk12util"}  # Windows has a certutil.exe of its own: another tool
+
+
 def require_tool(name: str) -> str:
+    if sys.platform == "win32" and name in NSS_TOOLS:
+        pytest.skip("the NSS tools are tested on Linux")
     path = shutil.which(name)
     if path is None:
         _missing(f"{name} is not installed (.ci/run installs it)")

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -194,6 +195,7 @@ def test_existing_file_is_kept_without_consent(identity: ClientIdentity, folder:
     assert _names(folder) == {"backup.p12"}
 
 
+@pytest.mark.posix
 def test_existing_file_is_replaced_with_consent(identity: ClientIdentity, folder: Path) -> None:
     (folder / "backup.p12").write_bytes(b"the old backup")
     result = _save(identity, folder, overwrite=True)
@@ -269,7 +271,10 @@ def test_folder_that_cannot_exist(identity: ClientIdentity, folder: Path) -> Non
     assert _names(folder) == {"afile"}
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to a read-only folder anyway")
+@pytest.mark.posix
+@pytest.mark.skipif(
+    sys.platform != "win32" and os.geteuid() == 0, reason="root writes to a read-only folder anyway"
+)
 def test_read_only_folder(identity: ClientIdentity, folder: Path) -> None:
     folder.chmod(0o500)
     try:

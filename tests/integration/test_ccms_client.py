@@ -681,6 +681,7 @@ def test_request_ids_reach_the_servers_log(server, tmp_path):
 # --- the client identity's key on disk ----------------------------------------------------
 
 
+@pytest.mark.posix
 def test_loading_the_identity_leaves_no_key_file(server, tmp_path, monkeypatch):
     current = server.new_identity()
     identity = client_identity(server, current)

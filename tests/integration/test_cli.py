@@ -42,6 +42,7 @@ def data_dir(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.mark.posix
 def test_init_lays_out_private_files(data_dir):
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
     assert stat.S_IMODE((data_dir / "private").stat().st_mode) == 0o700
@@ -257,6 +258,7 @@ def test_demo_in_a_kept_folder_issues_a_fresh_pin_each_run(tmp_path):
     assert (folder / "trust-anchor.pem").exists()
 
 
+@pytest.mark.posix
 def test_database_file_is_private(data_dir):
     assert stat.S_IMODE((data_dir / "ccms.sqlite3").stat().st_mode) == 0o600
 

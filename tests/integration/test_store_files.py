@@ -1,4 +1,6 @@
-"""FileStore: a real folder of PKCS#12 + PEM files, its password in a SecretStore."""
+"""FileStore: a real folder of PKCS#12 + PEM files, its password in a SecretStore.
+
+What every store promises is in tests/contract; this file covers the folder itself."""
 
 from __future__ import annotations
 
@@ -63,6 +65,7 @@ def test_round_trip(server, store, folder):
     assert list(folder.iterdir()) == []
 
 
+@pytest.mark.posix
 def test_files_and_modes(server, store, folder):
     _, stored = install_new(server, store)
 

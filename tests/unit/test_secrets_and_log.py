@@ -51,6 +51,7 @@ def test_secrets_go_to_the_os_keyring_when_there_is_one(tmp_path, restore_keyrin
     assert not (tmp_path / "fallback").exists()
 
 
+@pytest.mark.posix
 def test_without_a_keyring_secrets_are_private_files(tmp_path, restore_keyring):
     keyring.set_keyring(fail.Keyring())
     secrets = KeyringSecrets(tmp_path / "fallback")
@@ -63,6 +64,7 @@ def test_without_a_keyring_secrets_are_private_files(tmp_path, restore_keyring):
     assert not path.exists()
 
 
+@pytest.mark.posix
 def test_log_masks_registered_secrets(tmp_path):
     path = configure(tmp_path / "logs")
     REDACTOR.register("K7QM-4X9R-T3HP")

@@ -36,6 +36,7 @@ def test_defaults_and_trusted_proxies(tmp_path):
     assert not settings.is_trusted_proxy(None)
 
 
+@pytest.mark.posix
 def test_write_atomic_is_private_and_leaves_nothing_behind(tmp_path):
     target = tmp_path / "sub" / "file.pem"
     write_atomic(target, b"one")
