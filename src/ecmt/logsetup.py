@@ -1,5 +1,6 @@
 """The client's log: a rotated file in the platform's log folder, with a last line of
-defence that masks any secret registered during this run (PIN, backup password)."""
+defence that masks any secret registered during this run (PIN, backup password), and one
+that keeps every record on one printable line (no forged lines, no escape sequences)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ import logging
 import logging.handlers
 import os
 from pathlib import Path
+from typing import Any
 
 from ccms_server.files import private_dir
 
+from .domain.text import clean_lines, clean_text
+
 LOG_NAME = "ecmt.log"
 MASK = "********"
+LINE_LIMIT = 4000
 
 
 class Redactor(logging.Filter):
@@ -41,6 +46,19 @@ class Redactor(logging.Filter):
 REDACTOR = Redactor()
 
 
+class CleanFormatter(logging.Formatter):
+    """A record is one printable line, capped; a traceback keeps its line breaks only."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return clean_text(super().formatMessage(record), LINE_LIMIT)
+
+    def formatException(self, ei: Any) -> str:
+        return clean_lines(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return clean_lines(super().formatStack(stack_info))
+
+
 class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """Each log file, including those made at rotation, is created 0600."""
 
@@ -61,7 +79,7 @@ def configure(log_dir: Path, verbose: bool = False) -> Path:
     handler = _PrivateRotatingFileHandler(
         path, maxBytes=1024 * 1024, backupCount=5, encoding="utf-8"
     )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(CleanFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     handler.addFilter(REDACTOR)
     root.addHandler(handler)
     root.propagate = False

@@ -1,4 +1,8 @@
-"""What the CLI prints: progress and errors for people on stderr, JSON for scripts on stdout."""
+"""What the CLI prints: progress and errors for people on stderr, JSON for scripts on stdout.
+
+Text that came from the network is cleaned where it enters (ccms/), and again here, so no
+control character or escape sequence ever reaches the terminal or a script.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import sys
 from typing import Any
 
 from ..domain.errors import EcmtError, ErrorCode
+from ..domain.text import clean_lines, clean_text
 
 _EXIT: dict[int, set[ErrorCode]] = {
     3: {
@@ -79,6 +84,7 @@ _EXIT: dict[int, set[ErrorCode]] = {
     130: {ErrorCode.CANCELLED},
 }
 EXIT_CODES = {code: status for status, codes in _EXIT.items() for code in codes}
+DETAIL_LIMIT = 1000  # server text is already cut to 300 where it enters; this is the net
 
 
 def exit_code_for(code: ErrorCode) -> int:
@@ -90,15 +96,18 @@ class Output:
         self.json_mode = json_mode
 
     def say(self, text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
+        print(clean_lines(text), file=sys.stderr, flush=True)
 
     def result(self, payload: dict[str, Any], human: str) -> None:
         if self.json_mode:
-            print(json.dumps({"status": "ok", **payload}, indent=2, default=str))
+            body = _cleaned(json.loads(json.dumps(payload, default=str)))
+            print(json.dumps({"status": "ok", **body}, indent=2))
         else:
-            print(human)
+            print(clean_lines(human))
 
     def error(self, error: EcmtError) -> None:
+        detail = clean_text(error.detail, DETAIL_LIMIT) if error.detail else None
+        reference = clean_text(error.reference, 64) if error.reference else None
         if self.json_mode:
             print(
                 json.dumps(
@@ -107,8 +116,8 @@ class Output:
                         "code": error.code.value,
                         "title": error.title,
                         "advice": error.advice,
-                        "detail": error.detail,
-                        "reference": error.reference,
+                        "detail": detail,
+                        "reference": reference,
                         "attempts_remaining": error.attempts_remaining,
                     },
                     indent=2,
@@ -117,8 +126,19 @@ class Output:
         lines = [f"ecmt: {error.code}: {error.title}", f"  What to do: {error.advice}"]
         if error.attempts_remaining is not None:
             lines.append(f"  Attempts left before the account locks: {error.attempts_remaining}")
-        if error.reference:
-            lines.append(f"  Reference for the helpdesk: {error.reference}")
-        if error.detail:
-            lines.append(f"  Detail: {error.detail}")
+        if reference:
+            lines.append(f"  Reference for the helpdesk: {reference}")
+        if detail:
+            lines.append(f"  Detail: {detail}")
         self.say("\n".join(lines))
+
+
+def _cleaned(value: Any) -> Any:
+    """Every string in a JSON value without control characters (line breaks stay)."""
+    if isinstance(value, str):
+        return clean_lines(value)
+    if isinstance(value, list):
+        return [_cleaned(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_lines(str(k)): _cleaned(v) for k, v in value.items()}
+    return value
