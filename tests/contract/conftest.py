@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12 as crypto_pkcs12
 
 from ecmt.certstore._files import FileStore, _pem_file
@@ -159,12 +159,16 @@ def _add_certificate_only(store: Any, cert: x509.Certificate) -> None:
     from ecmt.certstore import _crypt32 as w
     from ecmt.certstore import _win_contexts as ctx
 
-    data = crypto_pkcs12.serialize_key_and_certificates(
-        None, None, cert, None, serialization.NoEncryption()
+    encryption = (
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .key_cert_algorithm(crypto_pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
+        .hmac_hash(hashes.SHA1())  # noqa: S303 - what every Windows reads
+        .build(b"certificate only")
     )
+    data = crypto_pkcs12.serialize_key_and_certificates(None, None, cert, None, encryption)
     api = store.api
     with (
-        ctx.imported_pfx(api, data, "", store.import_flags) as temp,
+        ctx.imported_pfx(api, data, "certificate only", store.import_flags) as temp,
         ctx.system_store(api, store._store_flag, "MY", readonly=False) as my,
         ctx.held(api, temp, fingerprint(cert)) as context,
     ):

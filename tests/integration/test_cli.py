@@ -214,6 +214,7 @@ def _http(anchor: Path) -> requests.Session:
     return session
 
 
+@pytest.mark.posix  # stopped with SIGTERM
 def test_serve_prints_its_url_and_stops_on_sigterm(data_dir):
     proc, line = start_process(["serve", "--data-dir", str(data_dir), "--port", "0"])
     try:
@@ -228,6 +229,7 @@ def test_serve_prints_its_url_and_stops_on_sigterm(data_dir):
     assert "GET /.well-known/est/cacerts" in (data_dir / "logs" / "ccms-server.log").read_text()
 
 
+@pytest.mark.posix  # stopped with SIGTERM
 def test_demo_prints_one_json_line_and_cleans_up(tmp_path):
     proc, line = start_process(["demo"])
     try:
@@ -247,6 +249,7 @@ def test_demo_prints_one_json_line_and_cleans_up(tmp_path):
     assert not Path(demo["data_dir"]).exists()
 
 
+@pytest.mark.posix  # stopped with SIGTERM
 def test_demo_in_a_kept_folder_issues_a_fresh_pin_each_run(tmp_path):
     folder = tmp_path / "demo"
     pins = []
