@@ -18,10 +18,30 @@ def generate(algorithm: KeyAlgorithm) -> PrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
 
+UB_NAME = 64  # RFC 5280's upper bound for commonName, organizationName and the others here
+
+
+def account_subject(
+    epoc: str, display_name: str = "", organisation: str = "", role: str = ""
+) -> x509.Name:
+    """The subject the CCMS issues, `CN=<name>, serialNumber=<EPOC>, OU=<role>, O=<org>`,
+    built from the logon's answer: a CA that takes the subject from the request, or that
+    requires a commonName, gets it complete. Empty parts are left out, long ones cut."""
+    parts = [
+        (NameOID.ORGANIZATION_NAME, organisation),
+        (NameOID.ORGANIZATIONAL_UNIT_NAME, role),
+        (NameOID.SERIAL_NUMBER, epoc),
+        (NameOID.COMMON_NAME, display_name),
+    ]
+    return x509.Name(
+        [x509.NameAttribute(oid, value.strip()[:UB_NAME]) for oid, value in parts if value.strip()]
+    )
+
+
 def build_csr(key: PrivateKey, subject: x509.Name | None, epoc: str) -> bytes:
     """DER PKCS#10. The CCMS takes the subject from the account; other EST servers may want
-    one, so send the expected subject (or `serialNumber=<EPOC>`)."""
-    name = subject or x509.Name([x509.NameAttribute(NameOID.SERIAL_NUMBER, epoc)])
+    one, so send the expected subject (at least `serialNumber=<EPOC>`)."""
+    name = subject or account_subject(epoc)
     csr = x509.CertificateSigningRequestBuilder().subject_name(name).sign(key, hashes.SHA256())
     return csr.public_bytes(serialization.Encoding.DER)
 

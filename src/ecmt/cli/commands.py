@@ -125,7 +125,7 @@ def run_renew(args: argparse.Namespace, out: Output) -> int:
             out.say(f'Accepted "{terms.title}" version {terms.version}.')
         epoc = account.epoc
 
-    request = RenewalRequest(epoc=epoc, credentials=credentials, current=current)
+    request = RenewalRequest(epoc=epoc, credentials=credentials, current=current, account=account)
     result = app.renewal.renew(request, _progress(out))
     app.status.remember_cas(list(result.identity.chain))
     payload: dict[str, Any] = _renewal_payload(app, result)

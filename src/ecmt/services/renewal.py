@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from cryptography import x509
 
+from ccms_server.wire import AccountInfo
+
 from .. import keys
 from ..ccms.answers import Issued, Pending
 from ..certstore.port import CertStore
@@ -49,16 +51,35 @@ class RenewalResult:
 
 @dataclass(frozen=True)
 class RenewalRequest:
-    """PIN credentials for `simpleenroll`, or the current identity for `simplereenroll`."""
+    """PIN credentials for `simpleenroll`, or the current identity for `simplereenroll`.
+
+    `account` is what the logon answered: the CSR's subject is built from it, so that any
+    EST CA gets a complete one (the CCMS ignores it)."""
 
     epoc: str
     credentials: PinCredentials | None = None
     current: ClientIdentity | None = None
     subject: x509.Name | None = None
+    account: AccountInfo | None = None
 
     @property
     def via(self) -> str:
         return "reenroll" if self.current is not None else "enroll"
+
+    @property
+    def csr_subject(self) -> x509.Name | None:
+        """`simplereenroll` requires the current certificate's subject exactly (RFC 7030
+        4.2.2); a first enrolment names the account; without either, the EPOC alone."""
+        if self.current is not None:
+            return self.current.certificate.subject
+        if self.subject is not None:
+            return self.subject
+        if self.account is not None:
+            account = self.account
+            return keys.account_subject(
+                account.epoc, account.display_name, account.organisation, account.role
+            )
+        return None
 
 
 class RenewalService:
@@ -105,8 +126,7 @@ class RenewalService:
             key, csr = pending.key, pending.csr_der
         else:
             key, cas = self._key_and_cacerts(est)
-            subject = request.current.certificate.subject if request.current else request.subject
-            csr = keys.build_csr(key, subject, request.epoc)
+            csr = keys.build_csr(key, request.csr_subject, request.epoc)
             self._journal.save(PendingRenewal(request.epoc, request.via, key, csr, self._clock()))
         if cancel.is_set():
             self._journal.clear(request.epoc)  # nothing was sent: nothing to recover
