@@ -207,7 +207,7 @@ class WindowsStore:
                 _win_keys.account_name(self.api, s) or _win_security.sid_to_text(s) for s in sids
             ]
         except (w.Win32Error, EcmtError, _win_security.SecurityFormatError) as exc:
-            log.warning("cannot read who may use the key of %s: %s", fp[:16], exc)
+            log.info("cannot read who may use the key of %s: %s", fp[:16], exc)
             return None
 
     # --- install steps -------------------------------------------------------------------
