@@ -207,7 +207,10 @@ class ReleaseManifest(_Wire):
 
     def signed_by_any(self, trusted: Mapping[str, Ed25519PublicKey]) -> bool:
         """True when a signature by one of `trusted` (keyid -> key) covers canonical `signed`."""
-        message = canonical_json(self.signed)
+        try:
+            message = canonical_json(self.signed)
+        except ValueError:  # a lone surrogate has no UTF-8 form, so nothing signed it
+            return False
         for signature in self.signatures:
             key = trusted.get(signature.keyid)
             if key is None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 
 from aiohttp import web
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
@@ -41,7 +40,7 @@ def basic_credentials(request: web.Request) -> tuple[str, str]:
         raise ProblemError(ProblemCode.AUTH_REQUIRED, "log on with your EPOC number and PIN")
     try:
         decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (binascii.Error), not ASCII, not UTF-8
         raise ProblemError(ProblemCode.AUTH_INVALID, "malformed credentials") from None
     epoc, sep, pin = decoded.partition(":")
     if not sep or not epoc or not pin or len(epoc) > 32:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 import re
 import ssl
@@ -65,7 +64,7 @@ def _decode_forwarded(header: str) -> bytes | None:
     try:
         der = base64.b64decode("".join(payload.split()), validate=True)
         x509.load_der_x509_certificate(der)
-    except (binascii.Error, ValueError):
+    except (ValueError, x509.InvalidVersion):  # binascii.Error is a ValueError
         log.warning("unreadable forwarded client certificate")
         return None
     return der

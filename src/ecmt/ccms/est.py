@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import warnings
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import pkcs7
 
 from ccms_server.wire import EST_PREFIX, MEDIA_PKCS10
@@ -27,12 +29,36 @@ def decode_certs(reply: Reply) -> list[x509.Certificate]:
             body = base64.b64decode(b"".join(body.split()) + b"==", validate=False)
         except (binascii.Error, ValueError):
             body = b""
-    try:
-        certs = pkcs7.load_der_pkcs7_certificates(body)
-    except ValueError:
-        certs = []
-    require(bool(certs), "the answer holds no certificate", reply)
+    # the library warns about BER and odd fields, which are read as before: not the user's news
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            certs = pkcs7.load_der_pkcs7_certificates(body)
+        except _UNREADABLE:  # e.g. signed data that is not certs-only, an unknown version
+            certs = []
+        require(bool(certs), "the answer holds no certificate", reply)
+        require(all(map(_readable, certs)), "a certificate in the answer cannot be read", reply)
     return certs
+
+
+_UNREADABLE = (
+    ValueError,
+    UnsupportedAlgorithm,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+)
+
+
+def _readable(cert: x509.Certificate) -> bool:
+    """The parts the client reads later (names, key, extensions) parse: the library reads
+    them only when asked, and a damaged one must not fail after the answer was accepted."""
+    try:
+        _ = cert.subject, cert.issuer, cert.extensions
+        cert.public_key()
+    except _UNREADABLE:
+        return False
+    return True
 
 
 class EstClient:

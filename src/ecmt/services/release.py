@@ -97,7 +97,7 @@ def verified_body(
     try:
         data = json.loads(manifest) if isinstance(manifest, bytes | str) else manifest
         envelope = ReleaseManifest.model_validate(data)
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, ValidationError
+    except (ValueError, RecursionError) as exc:  # JSON, UTF-8, validation, deep nesting
         raise _unverified(f"not a release manifest: {type(exc).__name__}") from None
     if not envelope.signed_by_any(keys):
         signers = sorted(sig.keyid for sig in envelope.signatures)

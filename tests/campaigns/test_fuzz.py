@@ -1,0 +1,120 @@
+"""Fuzzing campaign: every parser of untrusted input on both sides, fed structure-aware cases
+(hypothesis) and a seeded mutation loop over real wire bodies. The only allowed outcome of
+bad input is a documented EcmtError / problem code; every input that did anything else is
+saved under build/campaigns/failures/ and, once fixed, kept in tests/campaigns/corpus/.
+
+Counts per parser: STRUCTURED + MUTATED inputs, times ECMT_FUZZ_SCALE.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from campaign_support import ROOT, base_seed, scale
+from fuzz_inputs import mutator_for, strategy_for
+from fuzz_targets import TARGETS, Wire, corpus_cases, outcome_of
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
+
+STRUCTURED = 1_000
+MUTATED = 100_000
+FAILURES = ROOT / "build" / "campaigns" / "failures"
+MAX_REPORTED = 10
+
+
+@pytest.fixture(scope="module")
+def wire(campaign_server: Any) -> Wire:
+    return Wire.collect(campaign_server)
+
+
+def _tally(figures: dict[str, Any], name: str) -> dict[str, Any]:
+    target = TARGETS[name]
+    fuzz = figures.setdefault("fuzz", {})
+    fuzz["scale"] = scale()
+    fuzz["seed"] = base_seed()
+    parsers = fuzz.setdefault("parsers", {})
+    return parsers.setdefault(
+        name,
+        {
+            "what": target.what,
+            "side": target.side,
+            "structured": 0,
+            "mutated": 0,
+            "failures": 0,
+            "outcomes": {},
+        },
+    )
+
+
+def _save(name: str, data: bytes) -> Path:
+    folder = FAILURES / name
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}.bin"
+    path.write_bytes(data)
+    return path
+
+
+def _seed_of(name: str) -> int:
+    return base_seed() + int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_mutated_inputs(name: str, wire: Wire, figures: dict[str, Any]) -> None:
+    target = TARGETS[name]
+    produce = mutator_for(name, wire, _seed_of(name))
+    outcomes: Counter[str] = Counter()
+    failures: list[str] = []
+    count = MUTATED * scale()
+    for _ in range(count):
+        data = produce()
+        outcome, failure = outcome_of(target, wire, data)
+        outcomes[outcome] += 1
+        if failure is not None and len(failures) < MAX_REPORTED:
+            failures.append(f"{failure} <- {_save(name, data)}")
+    tally = _tally(figures, name)
+    tally["mutated"] = count
+    tally["failures"] += sum(n for o, n in outcomes.items() if o not in target.allowed)
+    tally["outcomes"] = dict(sorted((Counter(tally["outcomes"]) + outcomes).items()))
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_structured_inputs(name: str, wire: Wire, figures: dict[str, Any]) -> None:
+    target = TARGETS[name]
+    outcomes: Counter[str] = Counter()
+
+    @hypothesis_seed(_seed_of(name))
+    @settings(
+        max_examples=STRUCTURED * scale(),
+        database=None,
+        deadline=None,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(data=strategy_for(name, wire))
+    def check(data: bytes) -> None:
+        outcome, failure = outcome_of(target, wire, data)
+        outcomes[outcome] += 1
+        assert failure is None, f"{failure} <- {_save(name, data)}"
+
+    try:
+        check()
+    finally:
+        tally = _tally(figures, name)
+        tally["structured"] = sum(outcomes.values())
+        tally["outcomes"] = dict(sorted((Counter(tally["outcomes"]) + outcomes).items()))
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    corpus_cases(),
+    ids=[f"{n}/{p.name}" for n, p in corpus_cases()],
+)
+def test_saved_inputs_stay_fixed(name: str, path: Path, wire: Wire) -> None:
+    """Every input a campaign once found, replayed: its outcome must stay documented."""
+    _outcome, failure = outcome_of(TARGETS[name], wire, path.read_bytes())
+    assert failure is None, failure
