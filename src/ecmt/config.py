@@ -43,7 +43,7 @@ class ReleaseKey(BaseModel):
 class EcmtSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ECMT_", extra="forbid")
 
-    server_url: str
+    server_url: str | None = None  # a deployment sets it; checked where it is used
     trust_anchors: list[Path] = Field(default_factory=list)
     proxy: str | None = None
     connect_timeout: float = Field(10.0, gt=0)
@@ -69,7 +69,9 @@ class EcmtSettings(BaseSettings):
 
     @field_validator("server_url")
     @classmethod
-    def _https_only(cls, value: str) -> str:
+    def _https_only(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value.startswith("https://"):
             raise ValueError("the server URL must start with https://")
         return value.rstrip("/")

@@ -115,6 +115,8 @@ class Transport:
     """HTTPS to one CCMS; optionally authenticated by a client certificate."""
 
     def __init__(self, settings: EcmtSettings, identity: ClientIdentity | None = None) -> None:
+        if not settings.server_url:  # the composition root says so first; this keeps it true
+            raise EcmtError(ErrorCode.SERVER_NOT_CONFIGURED, "no server_url")
         self.base_url = settings.server_url
         self._deadline = settings.request_deadline
         self._timeout = (

@@ -35,7 +35,11 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
         help="nss:DIR | files:DIR | windows:machine|user | macos:login|system",
     )
     parser.add_argument(
-        "--verbose", "-v", action="store_true", default=argparse.SUPPRESS if suppress else False
+        "--verbose",
+        "-v",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="also log each step in detail (to the log file; never a PIN or password)",
     )
 
 
@@ -83,7 +87,7 @@ def _desktop(args: argparse.Namespace) -> int:
     """No subcommand: the wizard (Qt is imported only now, so scripts never pay for it)."""
     from ..ui.main import run_gui
 
-    return run_gui(None if args.demo else settings_from_args(args), demo=args.demo)
+    return run_gui(None if args.demo else lambda: settings_from_args(args), demo=args.demo)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from ..config import EcmtSettings
 
 BACKUP_FORMATS = ("legacy", "modern")
+JSON_HELP = "print one JSON document on stdout for scripts (messages go to stderr)"
 
 
 def settings_from_args(args: argparse.Namespace) -> EcmtSettings:
@@ -27,7 +28,7 @@ def settings_from_args(args: argparse.Namespace) -> EcmtSettings:
 
 def add_status(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epoc", help="only this EPOC number's certificates")
-    parser.add_argument("--json", action="store_true", help="machine-readable on stdout")
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
 def add_renew(parser: argparse.ArgumentParser) -> None:
@@ -47,27 +48,36 @@ def add_renew(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--backup", help="also write a verified PKCS#12 backup to this path")
     parser.add_argument("--backup-password-file", help="the backup password, in a file")
-    parser.add_argument("--backup-format", choices=list(BACKUP_FORMATS))
+    parser.add_argument(
+        "--backup-format",
+        choices=list(BACKUP_FORMATS),
+        help="legacy: opens on every Windows and Mac (the default); "
+        "modern: AES-256, needs Windows 10 1709+ or a recent Mac",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing backup")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
 def add_backup(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="the backup file to write (.p12)")
     parser.add_argument("--password-file", required=True, help="the backup password, in a file")
-    parser.add_argument("--format", choices=list(BACKUP_FORMATS))
+    parser.add_argument(
+        "--format",
+        choices=list(BACKUP_FORMATS),
+        help="legacy (opens everywhere, the default) or modern (AES-256)",
+    )
     parser.add_argument("--fingerprint", help="which certificate (default: the newest valid)")
-    parser.add_argument("--epoc")
-    parser.add_argument("--overwrite", action="store_true")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--epoc", help="whose certificate (default: the one installed)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
 def add_terms(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
 def add_check_release(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
 SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {

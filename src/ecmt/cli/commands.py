@@ -53,10 +53,11 @@ def _read_secret(path: str | None, from_stdin: bool, what: str) -> SecretStr | N
 def run_status(args: argparse.Namespace, out: Output) -> int:
     app = _app(args)
     found = app.status.certificates(args.epoc)
+    where = app.store.description
+    if not app.settings.store:  # say that this was the default, and how to choose another
+        where += " (the default store here: none is configured; set `store` or use --store)"
     lines = (
-        [f"Certificates in {app.store.description}:"]
-        if found
-        else [f"No ePractitioner certificate in {app.store.description}."]
+        [f"Certificates in {where}:"] if found else [f"No ePractitioner certificate in {where}."]
     )
     lines += [
         f"  {s.name} (EPOC {s.epoc}): {s.state.value}, expires {s.not_after:%d %B %Y}, "
@@ -89,9 +90,14 @@ def run_renew(args: argparse.Namespace, out: Output) -> int:
             raise EcmtError(
                 ErrorCode.BACKUP_PASSWORD_POLICY, "--backup needs --backup-password-file"
             )
+    app.server_url()  # before anything is read or sent: a missing server is said as such
     epoc = args.epoc or app.status.installed_epoc() or app.settings.default_epoc
     if not epoc:
-        raise EcmtError(ErrorCode.EPOC_INVALID, "no EPOC given and none installed: use --epoc")
+        raise EcmtError(
+            ErrorCode.EPOC_MISSING,
+            f"no --epoc, no certificate in {app.store.description} to read it from, "
+            "and no default_epoc setting",
+        )
 
     credentials: PinCredentials | None = None
     current: ClientIdentity | None = None

@@ -24,6 +24,7 @@ _EXIT: dict[int, set[ErrorCode]] = {
         ErrorCode.CERT_NOT_ACCEPTED,
         ErrorCode.NO_CURRENT_CERT,
         ErrorCode.EPOC_INVALID,
+        ErrorCode.EPOC_MISSING,
         ErrorCode.PIN_MISSING,
     },
     4: {ErrorCode.TERMS_REQUIRED, ErrorCode.TERMS_STALE},

@@ -71,7 +71,9 @@ class ErrorCode(StrEnum):
     RELEASE_UNAVAILABLE = "ECMT-RELEASE-UNAVAILABLE"
     # input, configuration, this computer
     EPOC_INVALID = "ECMT-EPOC-INVALID"
+    EPOC_MISSING = "ECMT-EPOC-MISSING"
     PIN_MISSING = "ECMT-PIN-MISSING"
+    SERVER_NOT_CONFIGURED = "ECMT-SERVER-NOT-CONFIGURED"
     CONFIG_INVALID = "ECMT-CONFIG-INVALID"
     KEYRING_UNAVAILABLE = "ECMT-KEYRING-UNAVAILABLE"
     JOURNAL_UNREADABLE = "ECMT-JOURNAL-UNREADABLE"
@@ -296,7 +298,15 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "That does not look like an EPOC number",
         "Type the EPOC number as it is on your PIN letter.",
     ),
+    ErrorCode.EPOC_MISSING: (
+        "The EPOC number is missing",
+        "Give the EPOC number from your PIN letter: type it in, or use --epoc.",
+    ),
     ErrorCode.PIN_MISSING: ("No PIN was given", "Type the PIN from your most recent PIN letter."),
+    ErrorCode.SERVER_NOT_CONFIGURED: (
+        "No server is configured",
+        "Set `server_url` in the settings file, or use --server. Your IT team has the address.",
+    ),
     ErrorCode.CONFIG_INVALID: ("The program's settings are not valid", "Ask your IT."),
     ErrorCode.KEYRING_UNAVAILABLE: (
         "This computer's password store is not available",
