@@ -11,7 +11,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .certstore import open_store
+from .certstore import default_store_value, open_store
+from .certstore.names import plain_store_name
 from .config import EcmtSettings
 from .domain.errors import EcmtError, ErrorCode
 from .domain.models import ClientIdentity
@@ -31,8 +32,9 @@ class App:
     def __init__(self, settings: EcmtSettings) -> None:
         self.settings = settings
         self.secrets = KeyringSecrets(settings.state_dir / "secrets")
+        self.store_value = settings.store or default_store_value()
         self.store: CertStore = open_store(
-            settings.store,
+            self.store_value,
             settings.data_dir,
             self.secrets,
             exportable_keys=settings.exportable_keys,
@@ -45,19 +47,36 @@ class App:
         )
 
     @property
+    def store_name(self) -> str:
+        """The store in a user's words; `store.description` has the path."""
+        return plain_store_name(self.store_value)
+
+    @property
     def ca_cache(self) -> Path:
         return self.settings.state_dir / "ca-chain.pem"
+
+    def server_url(self) -> str:
+        """The service's address; SERVER_NOT_CONFIGURED (not a network error) when no
+        setting names one."""
+        if not self.settings.server_url:
+            raise EcmtError(
+                ErrorCode.SERVER_NOT_CONFIGURED,
+                "no server is configured (set `server_url` or --server)",
+            )
+        return self.settings.server_url
 
     def est(self, identity: ClientIdentity | None = None) -> EstClient:
         from .ccms.est import EstClient
         from .ccms.transport import Transport
 
+        self.server_url()
         return EstClient(Transport(self.settings, identity))
 
     def api(self, identity: ClientIdentity | None = None) -> ApiClient:
         from .ccms.api import ApiClient
         from .ccms.transport import Transport
 
+        self.server_url()
         return ApiClient(Transport(self.settings, identity))
 
     @cached_property

@@ -10,7 +10,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import keyring
 import pytest
+from keyring.backends import fail
 
 from ecmt.app import build_app
 from ecmt.ui import tasks
@@ -24,6 +26,9 @@ def session_for(
 ) -> Iterator[Callable[..., WizardSession]]:
     """`session_for(server, **client_settings)` -> a WizardSession against that server."""
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    # the variable is read once per process: a backend chosen earlier would win over it
+    before = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
     made: list[WizardSession] = []
 
     def make(server: Harness, **overrides: Any) -> WizardSession:
@@ -35,6 +40,7 @@ def session_for(
 
     yield make
     tasks.wait_all()
+    keyring.set_keyring(before)
 
 
 @pytest.fixture

@@ -239,7 +239,7 @@ def test_every_page_is_named_and_fits_large_text(
         "R-7",
         "R-8",
     ]
-    assert "R-3 (Log on) with an error" in visited
+    assert "R-3 (Step 3 of 7 · R-3: Log on) with an error" in visited
     assert wizard.button(QWizard.WizardButton.FinishButton).isVisible()
 
 

@@ -152,13 +152,13 @@ def test_a_renewal_with_the_keyboard_alone(
     qtbot.waitUntil(backup.no.isChecked, timeout=WAIT_MS)
     assert focus_is(backup.no)
     assert backup.isComplete()
-    assert not backup.details.isVisible()
+    assert not backup.form.isVisible()
     press(Qt.Key.Key_Return)
 
     # Done: the summary has the focus; Enter is Finish
     done = arrive(PageId.DONE)
     assert isinstance(done, DonePage)
-    assert done.summary.lines["backup"].text.text() == "No backup made."
+    assert done.summary.lines["backup"].text.text().startswith("No backup was made.")
     assert done.isAncestorOf(focused())
     press(Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: not wizard.isVisible(), timeout=WAIT_MS)
@@ -171,7 +171,8 @@ def test_a_renewal_with_the_keyboard_alone(
 def test_a_backup_with_the_keyboard_alone(
     qtbot: QtBot, server: Harness, session: WizardSession, tmp_path: Path
 ) -> None:
-    """R-7's Yes path: every field reached with Tab or its Alt letter, Back up with Alt+U."""
+    """R-7's Yes path: every field reached with Tab or its Alt letter; Enter (Next) makes
+    the backup and moves on once it is checked."""
     epoc = server.add_account()
     credentials = PinCredentials(epoc, SecretStr(server.issue_pin(epoc)))
     session.account = session.app.logon.logon(credentials)
@@ -194,30 +195,28 @@ def test_a_backup_with_the_keyboard_alone(
     assert focus_is(page.yes)
     press(Qt.Key.Key_Space)
     assert page.yes.isChecked()
-    assert page.details.isVisible()
+    form = page.form
+    assert form.isVisible()
     press(Qt.Key.Key_Tab)
-    assert focus_is(page.folder)
+    assert focus_is(form.folder)
     QTest.keySequence(focused(), QKeySequence(QKeySequence.StandardKey.SelectAll))
     type_text(str(folder))
     press(Qt.Key.Key_Tab)
-    assert focus_is(page.choose)
+    assert focus_is(form.choose)
     press(Qt.Key.Key_Tab)
-    assert focus_is(page.file_name)
+    assert focus_is(form.file_name)
     QTest.keySequence(focused(), QKeySequence(QKeySequence.StandardKey.SelectAll))
     type_text("keys.p12")
     press(Qt.Key.Key_P, ALT)
-    assert focus_is(page.password)
+    assert focus_is(form.password)
     type_text("Keyboard2027")
     press(Qt.Key.Key_Tab)
-    assert focus_is(page.again)
+    assert focus_is(form.again)
     type_text("Keyboard2027")
-    assert page.back_up.isEnabled()
-    press(Qt.Key.Key_U, ALT)
-    qtbot.waitUntil(lambda: session.backup is not None, timeout=WAIT_MS)
+    assert form.ready()
+    press(Qt.Key.Key_Return)  # Next: the backup, then Done
+    qtbot.waitUntil(lambda: wizard.currentId() == PageId.DONE, timeout=WAIT_MS)
     assert session.backup is not None
     assert session.backup.path == folder / "keys.p12"
     opened = pkcs12.open_(session.backup.path.read_bytes(), b"Keyboard2027")
     assert opened.certificate == session.result.identity.certificate
-    qtbot.waitUntil(page.isComplete, timeout=WAIT_MS)
-    press(Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: wizard.currentId() == PageId.DONE, timeout=WAIT_MS)

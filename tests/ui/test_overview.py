@@ -105,7 +105,9 @@ def test_lists_the_installed_certificate_with_days_left(server, session, make_wi
     assert cell(window, 0, "Days left") == str(status.days_left)
     assert status.days_left >= 360
     assert str(status.not_after.astimezone().year) in cell(window, 0, "Expires")
-    assert cell(window, 0, "Installed in") == result.installed.location
+    assert cell(window, 0, "Installed in") == session.app.store_name  # words, not a path
+    installed_in = window.table.item(0, COLUMNS.index("Installed in"))
+    assert installed_in.toolTip() == result.installed.location
     assert window.summary.mood is Mood.OK
     assert f"({status.days_left} days left)" in window.summary.text.text()
     assert window.selected() is not None  # the newest is selected, ready for the buttons
@@ -169,7 +171,7 @@ def test_details_shows_every_fact_and_copies_them(server, session, make_window, 
     assert values["Issuer"].startswith("CN=")
     assert values["Issuer"].split(", ")[0] == certificate.issuer.rfc4514_string().split(",")[0]
     assert values["Private key present"].startswith("Yes")
-    assert values["Installed in"] == result.installed.location
+    assert values["Installed in"] == (f"{session.app.store_name} ({result.installed.location})")
     assert str(certificate.not_valid_after_utc.astimezone().year) in values["Valid until"]
     assert values["Status"].startswith("✔ Valid")
     qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
@@ -198,8 +200,8 @@ def open_backup(window: OverviewWindow, qtbot, folder: Path) -> BackupDialog:
     dialog = window.backup_dialog
     assert dialog is not None
     assert dialog.isVisible()
-    dialog.folder.clear()
-    qtbot.keyClicks(dialog.folder, str(folder))
+    dialog.form.folder.clear()
+    qtbot.keyClicks(dialog.form.folder, str(folder))
     return dialog
 
 
@@ -211,36 +213,40 @@ def test_backup_through_the_dialog_ticks_rules_live_then_saves_a_file_that_opens
     dialog = open_backup(window, qtbot, tmp_path / "backups")
     assert unnamed_controls(dialog) == []
 
-    qtbot.keyClicks(dialog.password, "surgery2")  # long enough, a digit; no capital
-    assert dialog.checklist.met() == {
+    form = dialog.form
+    qtbot.keyClicks(form.password, "surgery2")  # long enough, a digit; no capital
+    assert {key: line.mood is Mood.OK for key, line in form.checklist.lines.items()} == {
         "length": True,
         "upper": False,
         "lower": True,
         "digit": True,
         "match": False,
     }
-    assert not dialog.save_button.isEnabled()
-    dialog.password.clear()
-    qtbot.keyClicks(dialog.password, PASSWORD)
-    qtbot.keyClicks(dialog.confirmation, PASSWORD)
-    assert all(dialog.checklist.met().values())
-    assert dialog.save_button.isEnabled()
-    dialog.format_buttons[BackupFormat.MODERN].click()
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)  # says what is missing
+    assert form.missing_line.isVisible()
+    assert "an upper-case letter" in form.missing_line.text.text()
+    assert dialog.result_ is None
+    form.password.clear()
+    qtbot.keyClicks(form.password, PASSWORD)
+    qtbot.keyClicks(form.again, PASSWORD)
+    assert form.ready()
+    assert not form.missing_line.isVisible()
+    qtbot.mouseClick(form.more, Qt.MouseButton.LeftButton)
+    form.format_buttons[BackupFormat.MODERN].click()
 
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.result_ is not None, timeout=30_000)
     saved = dialog.result_
     assert saved is not None
     assert saved.path.parent == tmp_path / "backups"
-    assert saved.path.name == dialog.file_name.text()
+    assert saved.path.name == form.file_name.text()
     assert saved.format is BackupFormat.MODERN
     opened = pkcs12.open_(saved.path.read_bytes(), PASSWORD.encode())
     assert opened.certificate == result.installed.certificate
     assert session.backup == saved
-    assert dialog.password.text() == dialog.confirmation.text() == ""
-    assert dialog.saved_panel.isVisible()
-    assert dialog.saved_values["File"].text() == saved.path.name
-    assert dialog.progress.mood is Mood.OK
+    assert form.password.text() == form.again.text() == ""
+    assert form.saved_path.full_text == str(saved.path)
+    assert form.done_line.mood is Mood.OK
     assert not dialog.save_button.isVisible()
 
 
@@ -252,24 +258,25 @@ def test_an_existing_backup_is_replaced_only_after_yes(
     folder = tmp_path / "backups"
     folder.mkdir()
     dialog = open_backup(window, qtbot, folder)
-    existing = folder / dialog.file_name.text()
+    form = dialog.form
+    existing = folder / form.file_name.text()
     existing.write_bytes(b"an older backup")
-    qtbot.keyClicks(dialog.password, PASSWORD)
-    qtbot.keyClicks(dialog.confirmation, PASSWORD)
+    qtbot.keyClicks(form.password, PASSWORD)
+    qtbot.keyClicks(form.again, PASSWORD)
 
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.replace_box is not None, timeout=30_000)
-    box = dialog.replace_box
+    qtbot.waitUntil(lambda: form.replace_box is not None, timeout=30_000)
+    box = form.replace_box
     assert isinstance(box, QMessageBox)
-    assert not dialog.save_button.isEnabled()  # one question at a time
+    assert not form.ready()  # one question at a time
     box.button(QMessageBox.StandardButton.No).click()
-    assert dialog.replace_box is None
+    assert form.replace_box is None
     assert existing.read_bytes() == b"an older backup"
     assert dialog.result_ is None
 
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.replace_box is not None, timeout=30_000)
-    dialog.replace_box.button(QMessageBox.StandardButton.Yes).click()
+    qtbot.waitUntil(lambda: form.replace_box is not None, timeout=30_000)
+    form.replace_box.button(QMessageBox.StandardButton.Yes).click()
     qtbot.waitUntil(lambda: dialog.result_ is not None, timeout=30_000)
     assert pkcs12.open_(existing.read_bytes(), PASSWORD.encode()).certificate is not None
 
@@ -285,7 +292,7 @@ def test_help_about_and_support_details(server, session_for, make_window, qtbot)
     assert box is not None
     assert box.isVisible()
     assert not box.isModal()
-    assert "02045 836 906" in box.informativeText()
+    assert "02045\u00a0836\u00a0906" in box.informativeText()  # the number kept whole
     window.about_action.trigger()
     assert window.message_box is not None
     assert __version__ in window.message_box.text()

@@ -125,12 +125,13 @@ def test_r1_passes_by_itself_when_the_store_needs_no_elevation(qtbot, session):
     assert isinstance(page, AdminPage)
     assert page.status.mood is Mood.OK
     assert page.status.text.text() == (
-        f"No administrator rights are needed for {session.app.store.description}."
+        f"No administrator rights are needed: your certificate goes to {session.app.store_name}."
     )
+    assert page.status.toolTip() == session.app.store.description  # the path, for IT
     assert page.isComplete()
     assert next_enabled(wizard)
     assert not page.restart.isVisible()
-    assert page.subTitle() == "Step 1 of 7 · R-1"
+    assert page.title() == "Step 1 of 7 · R-1: Administrator check"
     assert session.step_code == "R-1"
     assert_accessible(page)
 
@@ -164,7 +165,8 @@ def test_r1_on_windows_offers_restart_and_says_so_when_uac_is_cancelled(
 
     wizard, page = open_at(qtbot, session, PageId.ADMIN, windows)
     assert page.status.mood is Mood.PROBLEM
-    assert "NSS database /etc/pki/nssdb" in page.status.text.text()
+    assert session.app.store_name in page.status.text.text()
+    assert page.status.toolTip() == "NSS database /etc/pki/nssdb"
     assert page.restart.isVisible()
     assert page.restart.accessibleName()
     assert not page.isComplete()
@@ -233,7 +235,9 @@ def test_r2_fine(qtbot, server, keyed):
     assert keyed.release is not None
     assert keyed.release.verdict == "fine"
     assert page.status.mood is Mood.OK
-    assert page.status.text.text() == f"You have the latest version ({__version__})."
+    assert (
+        page.status.text.text() == f"You have the newest version of this program ({__version__})."
+    )
     assert next_enabled(wizard)
     assert not page.download.isVisible()
     assert "error" not in page.status.text.text().lower()  # no "initial login error" here
@@ -254,7 +258,7 @@ def test_r2_offer_lets_the_user_carry_on(qtbot, server, keyed, monkeypatch):
     wizard, page = open_at(qtbot, keyed, PageId.VERSION)
     assert keyed.release is not None
     assert keyed.release.verdict == "offer"
-    assert "Version 999.0.0 is available" in page.status.text.text()
+    assert "A newer version, 999.0.0, is available" in page.status.text.text()
     assert page.download.isVisible()
     assert next_enabled(wizard)
     assert page.notes.isVisible()
@@ -528,17 +532,19 @@ def test_r4_shows_the_account_and_both_lists_of_certificates(qtbot, server, sess
     assert page.facts["Role"].text() == "GP"
     assert page.facts["EPOC number"].text() == epoc
     serial = session.account.certificates[0].serial
-    assert page.account_certs.rowCount() == 1
-    assert page.account_certs.item(0, 0).text() == serial
-    assert "Valid" in page.account_certs.item(0, 2).text()
+    [remote] = page.account_certs.lines
+    assert remote.mood is Mood.OK
+    assert remote.text.text().startswith("Valid, until ")
+    assert "".join(remote.text.text().split("Serial number ")[1].split()) == serial.upper()
+    assert remote.toolTip() == serial
     [local] = session.app.status.certificates(epoc)
     assert page.local_certs.isVisible()
-    assert page.local_certs.rowCount() == 1
-    row = [page.local_certs.item(0, c).text() for c in range(4)]
-    assert row[1] == str(local.days_left)
-    assert row[2] == "✔ Valid"
+    [line] = page.local_certs.lines
     assert local.state is CertState.VALID
-    assert row[3] == session.app.store.description
+    assert line.mood is Mood.OK
+    assert f"({local.days_left} days left)" in line.text.text()
+    assert line.text.text().endswith(f"in {session.app.store_name}")  # words, not a path
+    assert line.toolTip() == session.app.store.description
     assert page.isComplete()
     assert next_enabled(wizard)
     assert_accessible(page)

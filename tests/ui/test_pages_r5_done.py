@@ -26,7 +26,8 @@ from ecmt import pkcs12
 from ecmt.domain.errors import ErrorCode
 from ecmt.domain.models import BackupFormat, Profile, RenewalStage
 from ecmt.services.renewal import RenewalRequest
-from ecmt.ui.pages.backup import MATCH, BackupPage
+from ecmt.ui.backup_form import MATCH, BackupForm
+from ecmt.ui.pages.backup import BackupPage
 from ecmt.ui.pages.base import PageId, StepPage
 from ecmt.ui.pages.done import DonePage
 from ecmt.ui.pages.request import RequestPage
@@ -107,7 +108,7 @@ def test_terms_are_shown_and_acceptance_is_recorded(
     wizard = open_at(qtbot, session, PageId.TERMS)
     page = wizard.page_of(PageId.TERMS)
     assert isinstance(page, TermsPage)
-    assert page.subTitle() == "Step 5 of 7 · R-5"
+    assert page.title() == "Step 5 of 7 · R-5: Terms of use"
     assert page.text.toPlainText().split() == session.terms.text.split()  # reflowed only
     assert "NHS Scotland's clinical systems" in page.text.toPlainText()
     assert page.heading.text() == "Acceptable Use Policy"
@@ -318,40 +319,88 @@ def backup_page(wizard: RenewalWizard) -> BackupPage:
     return page
 
 
-def type_passwords(qtbot: QtBot, page: BackupPage, password: str, again: str) -> None:
-    page.password.clear()
-    page.again.clear()
-    qtbot.keyClicks(page.password, password)
-    qtbot.keyClicks(page.again, again)
+def type_passwords(qtbot: QtBot, form: BackupForm, password: str, again: str) -> None:
+    form.password.clear()
+    form.again.clear()
+    qtbot.keyClicks(form.password, password)
+    qtbot.keyClicks(form.again, again)
+
+
+def test_the_page_opens_with_where_the_certificate_went(
+    qtbot: QtBot, server: Harness, session: WizardSession
+) -> None:
+    renew(server, session)
+    wizard = open_at(qtbot, session, PageId.BACKUP)
+    page = backup_page(wizard)
+    assert page.installed.mood is Mood.OK
+    assert page.installed.text.text().startswith(
+        f"Your new certificate is installed in {session.app.store_name}. It is valid until "
+    )
+    # closing cannot undo the renewal: the button says Close, not Cancel
+    cancel = wizard.button(QWizard.WizardButton.CancelButton)
+    assert cancel.text().replace("&", "") == "Close"
+    assert cancel.accessibleName() == "Close"
 
 
 def test_password_checklist_is_live(qtbot: QtBot, server: Harness, session: WizardSession) -> None:
     renew(server, session)
     wizard = open_at(qtbot, session, PageId.BACKUP)
     page = backup_page(wizard)
-    assert not page.details.isVisible()
+    form = page.form
+    assert not form.isVisible()
     assert not page.isComplete()
     page.yes.click()
-    assert page.details.isVisible()
-    assert not page.isComplete()
-    assert page.password.echoMode() == QLineEdit.EchoMode.Password
-    assert page.again.echoMode() == QLineEdit.EchoMode.Password
+    assert form.isVisible()
+    assert page.isComplete()  # Next makes the backup, or says what is missing
+    assert form.password.echoMode() == QLineEdit.EchoMode.Password
+    assert form.again.echoMode() == QLineEdit.EchoMode.Password
     assert_accessible(page)
 
     def moods() -> dict[str, Mood]:
-        return {key: page.checklist.mood(key) for key in page.checklist.lines}
+        return {key: form.checklist.mood(key) for key in form.checklist.lines}
 
-    type_passwords(qtbot, page, "abcdefgh", "")
-    ok, bad = Mood.OK, Mood.PROBLEM
+    type_passwords(qtbot, form, "abcdefgh", "")
+    ok, bad = Mood.OK, Mood.WAITING
     assert moods() == {"length": ok, "upper": bad, "lower": ok, "digit": bad, MATCH: bad}
-    assert not page.back_up.isEnabled()
-    type_passwords(qtbot, page, "Abcdefg1", "Abcdefg2")
+    assert not form.ready()
+    type_passwords(qtbot, form, "Abcdefg1", "Abcdefg2")
     assert moods() == {"length": ok, "upper": ok, "lower": ok, "digit": ok, MATCH: bad}
-    assert not page.back_up.isEnabled()
-    qtbot.keyClick(page.again, Qt.Key.Key_Backspace)
-    qtbot.keyClicks(page.again, "1")
+    assert not form.ready()
+    qtbot.keyClick(form.again, Qt.Key.Key_Backspace)
+    qtbot.keyClicks(form.again, "1")
     assert set(moods().values()) == {ok}
-    assert page.back_up.isEnabled()
+    assert form.ready()
+
+
+def test_show_the_password_reveals_both_fields(
+    qtbot: QtBot, server: Harness, session: WizardSession
+) -> None:
+    renew(server, session)
+    page = backup_page(open_at(qtbot, session, PageId.BACKUP))
+    page.yes.click()
+    page.form.show_password.click()
+    assert page.form.password.echoMode() == QLineEdit.EchoMode.Normal
+    assert page.form.again.echoMode() == QLineEdit.EchoMode.Normal
+    page.form.show_password.click()
+    assert page.form.password.echoMode() == QLineEdit.EchoMode.Password
+
+
+def test_next_with_a_weak_password_says_what_is_missing(
+    qtbot: QtBot, server: Harness, session: WizardSession
+) -> None:
+    """Enter or Next with a password that fails a rule: no silent nothing, and no backup."""
+    renew(server, session)
+    wizard = open_at(qtbot, session, PageId.BACKUP)
+    page = backup_page(wizard)
+    page.yes.click()
+    type_passwords(qtbot, page.form, "surgery2", "surgery2")
+    qtbot.keyClick(page.form.again, Qt.Key.Key_Return)  # Enter presses Next
+    assert wizard.currentId() == PageId.BACKUP
+    assert page.form.missing_line.isVisible()
+    assert page.form.missing_line.mood is Mood.WARNING
+    assert "an upper-case letter" in page.form.missing_line.text.text()
+    assert wizard.focusWidget() is page.form.password  # where the first gap can be fixed
+    assert session.backup is None
 
 
 def test_default_folder_and_file_name(
@@ -360,27 +409,46 @@ def test_default_folder_and_file_name(
     session = session_for(server, backup_folder=tmp_path / "advised", backup_format="modern")
     epoc = renew(server, session)
     wizard = open_at(qtbot, session, PageId.BACKUP)
-    page = backup_page(wizard)
-    assert page.folder.text() == str(tmp_path / "advised")
-    assert page.file_name.text().startswith(f"ePractitioner-{epoc}-20")
-    assert page.file_name.text().endswith(".p12")
-    assert page.format_buttons[BackupFormat.MODERN].isChecked()
+    backup_page(wizard).yes.click()
+    form = backup_page(wizard).form
+    assert form.folder.text() == str(tmp_path / "advised")
+    assert form.file_name.text().startswith(f"ePractitioner-{epoc}-20")
+    assert form.file_name.text().endswith(".p12")
+    assert form.format_buttons[BackupFormat.MODERN].isChecked()
+    assert not form.options.isVisible()  # the format waits under "More options"
+    form.more.click()
+    assert form.options.isVisible()
+    assert "Board" not in " ".join(w.text() for w in form.findChildren(QLabel))
+
+
+def test_choose_opens_in_a_folder_that_exists(
+    qtbot: QtBot, server: Harness, session_for: Callable[..., WizardSession], tmp_path: Path
+) -> None:
+    session = session_for(server, backup_folder=tmp_path / "not" / "made" / "yet")
+    renew(server, session)
+    form = backup_page(open_at(qtbot, session, PageId.BACKUP)).form
+    form.choose.click()
+    assert form.folder_dialog is not None
+    assert Path(form.folder_dialog.directory().absolutePath()) == tmp_path
+    form.folder_dialog.reject()
 
 
 @pytest.mark.parametrize("fmt", list(BackupFormat))
-def test_backup_is_written_and_opens(
+def test_next_makes_the_backup_then_moves_on(
     qtbot: QtBot, server: Harness, session: WizardSession, tmp_path: Path, fmt: BackupFormat
 ) -> None:
     renew(server, session)
     wizard = open_at(qtbot, session, PageId.BACKUP)
     page = backup_page(wizard)
+    form = page.form
     page.yes.click()
-    page.folder.setText(str(tmp_path / "backups"))
-    page.file_name.setText("mine.p12")
-    page.format_buttons[fmt].click()
-    type_passwords(qtbot, page, "Correct1horse", "Correct1horse")
-    page.back_up.click()
-    qtbot.waitUntil(lambda: session.backup is not None, timeout=WAIT)
+    form.folder.setText(str(tmp_path / "backups"))
+    form.file_name.setText("mine.p12")
+    form.more.click()
+    form.format_buttons[fmt].click()
+    type_passwords(qtbot, form, "Correct1horse", "Correct1horse")
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.currentId() == PageId.DONE, timeout=WAIT)
 
     assert session.backup is not None
     assert session.result is not None
@@ -389,19 +457,13 @@ def test_backup_is_written_and_opens(
     assert session.backup.format is fmt
     opened = pkcs12.open_(path.read_bytes(), b"Correct1horse")
     assert opened.certificate == session.result.identity.certificate
-    assert str(path) in page.saved.text.text()
-    assert page.saved.mood is Mood.OK
-    assert not page.details.isVisible()
-    assert page.password.text() == ""
-    assert page.again.text() == ""
-    assert page.isComplete()
-    assert not page.back_up.isEnabled()
-
-    wizard.next()
+    assert form.password.text() == ""
+    assert form.again.text() == ""
     done = wizard.page_of(PageId.DONE)
     assert isinstance(done, DonePage)
-    assert wizard.currentId() == PageId.DONE
-    assert str(path) in done.summary.lines["backup"].text.text()
+    assert done.summary.mood("backup") is Mood.OK
+    assert done.backup_path.full_text == str(path)
+    assert done.backup_path.toolTip() == str(path)
 
 
 def test_existing_file_is_replaced_only_after_yes(
@@ -410,28 +472,30 @@ def test_existing_file_is_replaced_only_after_yes(
     renew(server, session)
     wizard = open_at(qtbot, session, PageId.BACKUP)
     page = backup_page(wizard)
+    form = page.form
     existing = tmp_path / "mine.p12"
     existing.write_bytes(b"an older backup")
     page.yes.click()
-    page.folder.setText(str(tmp_path))
-    page.file_name.setText("mine.p12")
-    type_passwords(qtbot, page, "Correct1horse", "Correct1horse")
+    form.folder.setText(str(tmp_path))
+    form.file_name.setText("mine.p12")
+    type_passwords(qtbot, form, "Correct1horse", "Correct1horse")
 
     def ask() -> QMessageBox:
-        page.back_up.click()
-        qtbot.waitUntil(lambda: page.replace_box is not None, timeout=WAIT)
-        assert page.replace_box is not None
-        assert page.replace_box.isVisible()
-        assert "Replace it?" in page.replace_box.text()
-        assert not page.back_up.isEnabled()
-        return page.replace_box
+        wizard.next()
+        qtbot.waitUntil(lambda: form.replace_box is not None, timeout=WAIT)
+        assert form.replace_box is not None
+        assert form.replace_box.isVisible()
+        assert "Replace it" in form.replace_box.informativeText()
+        assert not form.ready()
+        return form.replace_box
 
     ask().button(QMessageBox.StandardButton.No).click()
-    assert page.replace_box is None
-    assert page.back_up.isEnabled()
+    assert form.replace_box is None
+    assert form.ready()
     assert existing.read_bytes() == b"an older backup"
     assert session.backup is None
-    assert not page.errors.isVisible()
+    assert not form.errors.isVisible()
+    assert wizard.currentId() == PageId.BACKUP
 
     ask().button(QMessageBox.StandardButton.Yes).click()
     qtbot.waitUntil(lambda: session.backup is not None, timeout=WAIT)
@@ -444,11 +508,14 @@ def test_no_backup_completes_at_once(qtbot: QtBot, server: Harness, session: Wiz
     page = backup_page(wizard)
     page.no.click()
     assert page.isComplete()
-    assert not page.details.isVisible()
+    assert not page.form.isVisible()
     wizard.next()
     done = wizard.page_of(PageId.DONE)
     assert isinstance(done, DonePage)
-    assert done.summary.lines["backup"].text.text() == "No backup made."
+    assert done.summary.mood("backup") is Mood.WARNING
+    assert "You can make one later" in done.summary.lines["backup"].text.text()
+    assert "Back up…" in done.summary.lines["backup"].text.text()
+    assert not done.backup_path.isVisible()
 
 
 # --- Done --------------------------------------------------------------------------------
@@ -462,17 +529,18 @@ def test_done_page_confirms_and_shows_the_notice(
     wizard = open_at(qtbot, session, PageId.DONE)
     page = wizard.page_of(PageId.DONE)
     assert isinstance(page, DonePage)
-    assert page.subTitle() == "Finished"
+    assert page.title() == "Done: all seven steps are complete"
     assert page.isComplete()
     assert session.result is not None
-    install = page.summary.lines["install"].text.text()
-    assert session.result.installed.location in install
-    assert "valid until" in install
+    install = page.summary.lines["install"]
+    assert session.app.store_name in install.text.text()
+    assert "valid until" in install.text.text()
+    assert install.toolTip() == session.result.installed.location  # the path, for IT
     assert page.summary.mood("download") is Mood.OK
     assert "PCR and PCRUA" in page.notice_text.text()
     assert page.notices.isVisible()
-    assert "02045 836 906" in page.helpdesks.text()
-    assert page.summary.lines["backup"].text.text() == "No backup made."
+    assert "02045\u00a0836\u00a0906" in page.helpdesks.text()  # the number kept whole
+    assert page.summary.mood("backup") is Mood.WARNING
     assert_accessible(page)
 
     wizard.button(QWizard.WizardButton.FinishButton).click()

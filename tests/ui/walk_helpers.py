@@ -194,21 +194,23 @@ def _walk(
     else:
         fill_backup(walker, page, backup)
         look(page)
-        walker.click(page.back_up)
-        walker.wait(lambda: page.session.backup is not None, timeout=WAIT_MS)
-    walker.next()
+    walker.next()  # with Yes, Next makes the backup and moves on once it is checked
     look(walker.arrive(PageId.DONE))
+    if backup is not None:
+        assert page.session.backup is not None
 
 
 def fill_backup(walker: Walker, page: BackupPage, backup: Backup) -> None:
     walker.click(page.yes)
-    walker.type_into(page.folder, str(backup.folder))
-    walker.type_into(page.file_name, backup.file_name)
-    button = page.format_buttons[backup.format]
+    form = page.form
+    walker.type_into(form.folder, str(backup.folder))
+    walker.type_into(form.file_name, backup.file_name)
+    button = form.format_buttons[backup.format]
     if not button.isChecked():
+        walker.click(form.more)
         walker.click(button)
-    walker.type_into(page.password, backup.password)
-    walker.type_into(page.again, backup.password)
+    walker.type_into(form.password, backup.password)
+    walker.type_into(form.again, backup.password)
 
 
 # --- the event-loop stall probe ------------------------------------------------------------

@@ -1,5 +1,10 @@
 """Demo mode: the reference server in-process on loopback, a demo account, a temporary
-store. Everything lives in one temporary folder that is removed at exit."""
+store. Everything lives in one temporary folder that is removed at exit.
+
+The PIN letter on screen behaves like the paper one: once its PIN has been used for a
+certificate, the demo "posts" the next letter with a new PIN, as a Board would, so the
+panel never shows a PIN that no longer works.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,23 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ccms_server.bootstrap import build_services
+from ccms_server.admin import Admin
+from ccms_server.bootstrap import Services, build_services
 from ccms_server.demo import prepare_demo
 from ccms_server.server import ServerThread
 
 from .. import __version__
 from ..config import EcmtSettings, ReleaseKey, load_settings
+
+FIRST_LETTER = (
+    "Type both on step 3, Log on. The certificate goes to a temporary folder that is "
+    "removed when you quit."
+)
+NEXT_LETTER = (
+    "The PIN from your first letter was used for the certificate you have now. This is "
+    "the next letter, as your Board would post it. While your certificate is valid you "
+    "can also renew with it, without a PIN."
+)
 
 
 @dataclass
@@ -24,6 +40,8 @@ class DemoEnvironment:
     epoc: str
     pin: str
     server: ServerThread
+    services: Services
+    letters: int = 1
 
     @property
     def letter(self) -> str:
@@ -32,10 +50,16 @@ class DemoEnvironment:
         return (
             "A demonstration: nothing here touches a real service.\n\n"
             f"EPOC number:\n{self.epoc}\n\n"
-            f"PIN:\n{self.pin}\n\n"
-            "Type both on step 3, Log on. The certificate goes to a temporary folder "
-            "that is removed when you quit."
+            f"PIN:\n{self.pin}\n\n" + (FIRST_LETTER if self.letters == 1 else NEXT_LETTER)
         )
+
+    def post_next_letter(self) -> str:
+        """The PIN on screen was used: issue the next one (it supersedes the old) and
+        return the new letter. Runs off the GUI thread: hashing a PIN takes a moment."""
+        admin = Admin(self.services.sessions, self.services.settings, self.services.hasher)
+        self.pin = admin.issue_pin(self.epoc)
+        self.letters += 1
+        return self.letter
 
     def close(self) -> None:
         self.server.stop()
@@ -46,7 +70,8 @@ def start_demo(folder: Path | None = None, version: str = __version__) -> DemoEn
     """Start the demo server and make client settings that point at it."""
     root = folder or Path(tempfile.mkdtemp(prefix="ecmt-demo-"))
     demo = prepare_demo(root / "server", version, rate_limit_per_minute=0)
-    server = ServerThread(build_services(demo.settings)).start()
+    services = build_services(demo.settings)
+    server = ServerThread(services).start()
     keys = json.loads((root / "server" / "release-public-key.json").read_text())["keys"]
     settings = load_settings(
         server_url=server.url,
@@ -60,4 +85,4 @@ def start_demo(folder: Path | None = None, version: str = __version__) -> DemoEn
         backup_folder=root / "client" / "backups",
         approval_deadline_seconds=60,
     )
-    return DemoEnvironment(root, settings, demo.epoc, demo.pin, server)
+    return DemoEnvironment(root, settings, demo.epoc, demo.pin, server, services)

@@ -103,7 +103,9 @@ class CertificateRow:
 class DetailsDialog(QDialog):
     """Subject, issuer, serial, fingerprint, validity, key, location; "Copy details"."""
 
-    def __init__(self, row: CertificateRow, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, row: CertificateRow, parent: QWidget | None = None, store_name: str = ""
+    ) -> None:
         super().__init__(parent)
         status = row.status
         self.setWindowTitle(f"Certificate details: {status.name}")
@@ -125,7 +127,10 @@ class DetailsDialog(QDialog):
             ("Valid from", date_and_time(status.not_before)),
             ("Valid until", date_and_time(status.not_after)),
             ("Private key present", key),
-            ("Installed in", status.location),
+            (
+                "Installed in",
+                f"{store_name} ({status.location})" if store_name else status.location,
+            ),
         ]
         layout = QVBoxLayout(self)
         form = QFormLayout()

@@ -13,7 +13,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -48,7 +48,16 @@ from .details import (
     keep_fitted,
 )
 from .session import WizardSession
-from .widgets import ErrorPanel, Mood, StatusLine, button, demo_letter, info_box, label
+from .widgets import (
+    ErrorPanel,
+    Mood,
+    StatusLine,
+    button,
+    demo_letter,
+    fit_to_screen,
+    info_box,
+    label,
+)
 
 COLUMNS = ("Status", "Name", "EPOC", "Expires", "Days left", "Installed in")
 _MOOD_COLOUR = {
@@ -107,10 +116,16 @@ def load_rows(session: WizardSession) -> list[CertificateRow]:
 
 
 class OverviewWindow(QMainWindow):
-    def __init__(self, session: WizardSession, open_wizard: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        session: WizardSession,
+        open_wizard: Callable[[], object],
+        quit_app: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__()
         self.session = session
         self.open_wizard = open_wizard
+        self.quit_app = quit_app
         self.rows: list[CertificateRow] = []
         self.loaded = False
         self.task: tasks.Task | None = None
@@ -181,7 +196,7 @@ class OverviewWindow(QMainWindow):
         )
         self._make_menus()
         self._update_buttons()
-        self.resize(820, 520 if self.demo_letter is None else 640)
+        fit_to_screen(self, QSize(820, 520 if self.demo_letter is None else 640))
         self.refresh()
 
     # --- building --------------------------------------------------------------------
@@ -312,11 +327,11 @@ class OverviewWindow(QMainWindow):
                 status.epoc or "-",
                 long_date(status.not_after),
                 str(status.days_left),
-                status.location,
+                self.session.app.store_name,
             )
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(text)
+                item.setToolTip(status.location if column == len(cells) - 1 else text)
                 if column == 0:
                     item.setForeground(QColor(_MOOD_COLOUR[mood]))
                     item.setData(Qt.ItemDataRole.AccessibleTextRole, words)
@@ -357,15 +372,13 @@ class OverviewWindow(QMainWindow):
     # --- actions ---------------------------------------------------------------------
 
     def renew(self) -> None:
-        """Bring an open wizard to the front rather than start a second walk."""
-        from .wizard import RenewalWizard
-
-        for widget in QApplication.topLevelWidgets():
-            if isinstance(widget, RenewalWizard) and widget.isVisible():
-                widget.raise_()
-                widget.activateWindow()
-                return
+        """A new walk, or the open one brought to the front (the desktop decides)."""
         self.open_wizard()
+
+    def set_demo_note(self, note: str) -> None:
+        if self.demo_letter is not None:
+            for text in self.demo_letter.findChildren(QLabel, "demoLetterText"):
+                text.setText(note)
 
     def show_details(self) -> None:
         row = self.selected()
@@ -373,7 +386,7 @@ class OverviewWindow(QMainWindow):
             return
         if self.details_dialog is not None:
             self.details_dialog.close()
-        self.details_dialog = DetailsDialog(row, self)
+        self.details_dialog = DetailsDialog(row, self, self.session.app.store_name)
         self.details_dialog.show()
 
     def back_up_selected(self) -> None:
@@ -449,5 +462,8 @@ class OverviewWindow(QMainWindow):
         self.message_box = info_box(self, title, text, informative, detail)
 
     def _quit(self) -> None:
-        self.close()
-        QApplication.closeAllWindows()
+        if self.quit_app is not None:
+            self.quit_app()
+        else:
+            self.close()
+            QApplication.closeAllWindows()

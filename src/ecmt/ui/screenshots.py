@@ -1,5 +1,6 @@
-"""`python -m ecmt.ui.screenshots OUT_DIR`: walk the real wizard against the demo service
-like a user would, and save one PNG per page and per important state.
+"""`python -m ecmt.ui.screenshots OUT_DIR`: start the desktop app exactly as `ecmt --demo`
+does (ui/desktop.py `launch`), walk the wizard like a user would, and save one PNG per
+page and per important state, at the size the windows really open with.
 
 The walk types into the widgets and clicks their buttons; it finds them at run time by
 their accessible names (the names a screen reader speaks), so it needs nothing from the
@@ -7,24 +8,25 @@ pages but what users already rely on. Every wait processes events until a condit
 with a timeout; a step that cannot be reached ends the run with a message naming it and
 exit status 1 (and a `failed-<step>.png` of the screen it was stuck on).
 
-Runs with QT_QPA_PLATFORM=offscreen (set when unset: no display needed, and the same
-pictures on every machine) or on a real X server such as Xvfb:
-`QT_QPA_PLATFORM=xcb xvfb-run -a python -m ecmt.ui.screenshots OUT_DIR`.
+Runs offscreen when QT_QPA_PLATFORM is unset or "offscreen", on a virtual 1280 x 1024
+screen (a common practice PC), so no display is needed and the pictures are the same on
+every machine; or on a real X server such as Xvfb: `QT_QPA_PLATFORM=xcb xvfb-run -a
+python -m ecmt.ui.screenshots OUT_DIR`.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QThread
 from PySide6.QtGui import QImage
@@ -37,17 +39,15 @@ from PySide6.QtWidgets import (
     QWizard,
 )
 
-from ..app import build_app
 from ..domain.models import RenewalStage
-from ..logsetup import configure
 from . import tasks
-from .demo import DemoEnvironment, start_demo
+from .desktop import Desktop, launch
 from .overview import OverviewWindow
 from .pages.base import PageId, StepPage
-from .session import WizardSession
 from .wizard import RenewalWizard
 
 W = TypeVar("W", bound=QWidget)
+SCREEN = {"name": "Screen", "x": 0, "y": 0, "width": 1280, "height": 1024, "logicalDpi": 96}
 
 SHOTS = (
     "r1-admin",
@@ -58,9 +58,8 @@ SHOTS = (
     "r4-overview",
     "r5-terms",
     "r6-request-progress",
-    "r6-request-done",
     "r7-backup-checklist-half",
-    "r7-backup-done",
+    "r7-backup-filled",
     "done",
     "overview-window",
     "overview-details",
@@ -69,8 +68,16 @@ SHOTS = (
 WRONG_PIN = "AAAA-BBBB-CCCC"
 HALF_PASSWORD = "surgery2"  # noqa: S105 - long, lower case, a digit; no capital
 PASSWORD = "Surgery2027"  # noqa: S105 - the demo's backup password, shown in the guide
-WIZARD_SIZE = (800, 620)
-OVERVIEW_SIZE = (800, 460)
+
+
+def use_virtual_screen() -> None:
+    """Offscreen on a 1280 x 1024 screen, unless another platform (or an offscreen screen
+    of its own) was chosen: read by Qt when the application is made, so this runs first."""
+    if os.environ.get("QT_QPA_PLATFORM", "offscreen") != "offscreen":
+        return
+    config = Path(tempfile.gettempdir()) / "ecmt-screenshots-screen.json"
+    config.write_text(json.dumps({"screens": [{**SCREEN, "logicalBaseDpi": 96, "dpr": 1}]}))
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={config}"
 
 
 class StepFailed(Exception):
@@ -124,28 +131,31 @@ def click(widget: QAbstractButton, what: str) -> None:
 
 
 class Walk:
-    """One run of the wizard, saving pictures into `out`."""
+    """One run of the desktop app in demo mode, saving pictures into `out`."""
 
-    def __init__(self, out: Path, environment: DemoEnvironment, show_letter: bool) -> None:
+    def __init__(self, out: Path, desktop: Desktop) -> None:
         self.out = out
-        self.environment = environment
-        settings = environment.settings
-        log_path = configure(settings.log_dir)
-        self.session = WizardSession(
-            build_app(settings), log_path, environment.letter if show_letter else None
-        )
-        self.overview = OverviewWindow(self.session, lambda: None)
-        self.overview.resize(*OVERVIEW_SIZE)
-        self.wizard = RenewalWizard(self.session)
-        self.wizard.finished.connect(lambda _result: self.overview.refresh())
-        self.wizard.resize(*WIZARD_SIZE)
+        self.desktop = desktop
+        assert desktop.environment is not None
+        assert desktop.wizard is not None
+        self.environment = desktop.environment
+        self.wizard: RenewalWizard = desktop.wizard
+        self.session = self.wizard.session
         self.step = "start"
         self.saved: list[Path] = []
 
+    @property
+    def overview(self) -> OverviewWindow:
+        assert self.desktop.overview is not None
+        return self.desktop.overview
+
     # --- pictures ------------------------------------------------------------------------
 
-    def save(self, name: str, widget: QWidget | None = None) -> None:
-        settle()
+    def save(self, name: str, widget: QWidget | None = None, *, wait: bool = True) -> None:
+        """Picture `widget` (the wizard); `wait=False` takes it as drawn now, without
+        letting queued events (the next page) run first."""
+        if wait:
+            settle()
         image = (widget or self.wizard).grab().toImage()
         opaque = image.convertToFormat(QImage.Format.Format_RGB32)  # no alpha channel to store
         path = self.out / f"{name}.png"
@@ -156,8 +166,6 @@ class Walk:
     # --- the wizard ----------------------------------------------------------------------
 
     def page(self, page_id: PageId) -> StepPage:
-        """The wizard may build its later pages once its window is up: wait for them."""
-        wait_until(lambda: page_id in self.wizard.pages, f"the page {page_id.name} to be built")
         return self.wizard.page_of(page_id)
 
     def on_page(self, page_id: PageId) -> bool:
@@ -186,8 +194,6 @@ class Walk:
         yield
 
     def run(self) -> None:
-        self.overview.show()
-        self.wizard.show()
         self.admin()
         self.version()
         self.logon()
@@ -260,31 +266,17 @@ class Walk:
                 stage = update[0] if isinstance(update, tuple) else update
                 if not caught and stage is RenewalStage.INSTALLING:
                     caught.append(True)
-                    self.save("r6-request-progress")
+                    self.save("r6-request-progress", wait=False)
 
             if page.task is not None:
                 page.task.signals.progress.connect(on_progress)
-        with self.stepping("r6-request-done"):
-            # the page moves on to the backup by itself once the certificate is installed;
-            # hold it for one picture, then go on as the user would with Next
-            go_next = page.go_next
-            held: list[bool] = []
-            page.go_next = lambda: held.append(True)  # type: ignore[method-assign]
-            try:
-                wait_until(
-                    lambda: bool(held) or (page.isComplete() and not page.busy),
-                    "the new certificate to be installed",
-                    120,
-                )
-                if page.errors.isVisible():
-                    raise StepFailed(f"the renewal failed: {page.errors.error}")
-                if not caught:
-                    self.save("r6-request-progress")  # too quick to catch: the finished state
-                self.save("r6-request-done")
-            finally:
-                page.go_next = go_next  # type: ignore[method-assign]
-            if self.on_page(PageId.REQUEST):
-                click(self.wizard.button(QWizard.WizardButton.CommitButton), "Next")
+            wait_until(
+                lambda: bool(caught) or self.on_page(PageId.BACKUP) or page.errors.isVisible(),
+                "the new certificate to be installed",
+                120,
+            )
+            if page.errors.isVisible():
+                raise StepFailed(f"the renewal failed: {page.errors.error}")
 
     def backup(self) -> None:
         with self.stepping("r7-backup-checklist-half"):
@@ -294,28 +286,23 @@ class Walk:
             again = find(page, QLineEdit, "Backup password again")
             type_into(password, HALF_PASSWORD)
             self.save("r7-backup-checklist-half")
-        with self.stepping("r7-backup-done"):
+        with self.stepping("r7-backup-filled"):
             type_into(password, PASSWORD)
             type_into(again, PASSWORD)
-            back_up = find(page, QAbstractButton, "Back up now")
-            wait_until(back_up.isEnabled, "Back up to be enabled by a good password")
-            click(back_up, "Back up")
-            wait_until(
-                lambda: self.session.backup is not None or page.errors.isVisible(),
-                "the backup to be saved and checked",
-            )
-            if self.session.backup is None:
-                raise StepFailed(f"the backup failed: {page.errors.error}")
-            self.save("r7-backup-done")
-            self.next(PageId.BACKUP)
+            self.save("r7-backup-filled")
+            self.next(PageId.BACKUP)  # Next makes the backup, then moves on
 
     def done(self) -> None:
         with self.stepping("done"):
             self.arrive(PageId.DONE)
+            if self.session.backup is None:
+                raise StepFailed("the Done page came without the backup")
             self.save("done")
             click(self.wizard.button(QWizard.WizardButton.FinishButton), "Finish")
         with self.stepping("overview-window"):
+            wait_until(lambda: self.desktop.overview is not None, "the overview window")
             overview = self.overview
+            wait_until(lambda: self.environment.letters > 1, "the demo's next PIN letter")
             wait_until(
                 lambda: overview.loaded and overview.task is None and bool(overview.rows),
                 "the overview window to list the new certificate",
@@ -356,21 +343,16 @@ def main(argv: list[str] | None = None) -> int:
         description="Walk the wizard against the demo service and save a PNG per step.",
     )
     parser.add_argument("out_dir", type=Path, help="folder for the PNG files (made if missing)")
-    parser.add_argument(
-        "--demo-letter", action="store_true", help="show the demo PIN letter beside the wizard"
-    )
     args = parser.parse_args(argv)
     out: Path = args.out_dir
     out.mkdir(parents=True, exist_ok=True)
 
-    qt_app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(qt_app, QApplication)
-    qt_app.setApplicationName("ecmt")
-    qt_app.setApplicationDisplayName("ePractitioner certificate")
-    environment = start_demo()
+    use_virtual_screen()
+    qt_app, desktop = launch(None, demo=True)  # what `ecmt --demo` runs before its loop
+    qt_app.setQuitOnLastWindowClosed(False)  # the walk closes windows between pictures
     walk: Walk | None = None
     try:
-        walk = Walk(out, environment, args.demo_letter)
+        walk = Walk(out, desktop)
         walk.run()
     except StepFailed as failure:
         step = walk.step if walk else "start"
@@ -380,10 +362,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         tasks.wait_all()
-        if walk is not None:
-            walk.wizard.close()
-            walk.overview.close()
-        environment.close()
+        for window in QApplication.topLevelWidgets():
+            window.close()
+        if desktop.environment is not None:
+            desktop.environment.close()
     for path in walk.saved:
         print(path)
     return 0

@@ -20,6 +20,15 @@ if TYPE_CHECKING:  # only names for annotations: importing them would slow the s
     from ..services.renewal import RenewalResult
 
 
+def reference(error: EcmtError | None) -> str:
+    """The short form users read out, then the full request id the logs hold."""
+    if error is None or not error.reference:
+        return "-"
+    from ccms_server.wire import short_reference
+
+    return f"{short_reference(error.reference)} ({error.reference})"
+
+
 @dataclass
 class WizardSession:
     app: App
@@ -35,6 +44,11 @@ class WizardSession:
     step_code: str = "R-1"
     last_error: EcmtError | None = None
     notes: list[str] = field(default_factory=list)
+
+    def for_new_walk(self) -> WizardSession:
+        """A fresh walk: the same app, log and demo, nothing learned by an earlier walk
+        (a finished renewal, a backup, a logon) carried over into the next."""
+        return WizardSession(self.app, self.log_path, self.demo_note)
 
     @property
     def epoc(self) -> str | None:
@@ -60,7 +74,7 @@ class WizardSession:
             f"Step: {self.step_code}",
             f"EPOC: {self.epoc or '-'}",
             f"Last error: {error.code.value if error else '-'}",
-            f"Reference: {error.reference or '-' if error else '-'}",
+            f"Reference: {reference(error)}",
             f"Log file: {self.log_path or '-'}",
         ]
         return "\n".join(lines)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
+from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -18,14 +20,20 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
+from ccms_server.wire import short_reference
+
+from ..config import Helpdesk
 from ..domain.errors import EcmtError
 
 
 def label(text: str = "", *, bold: bool = False, wrap: bool = True, name: str = "") -> QLabel:
+    """A label whose accessible name stays its text, so a screen reader reads what is on
+    screen; `name` says what the text is for (its accessible description)."""
     widget = QLabel(text)
     widget.setWordWrap(wrap)
     widget.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -34,7 +42,7 @@ def label(text: str = "", *, bold: bool = False, wrap: bool = True, name: str = 
         font.setBold(True)
         widget.setFont(font)
     if name:
-        widget.setAccessibleName(name)
+        widget.setAccessibleDescription(name)
     return widget
 
 
@@ -118,8 +126,8 @@ class ErrorPanel(QFrame):
             advice += f" You have {error.attempts_remaining} tries left before the account locks."
         self.advice.setText(f"{extra} {advice}".strip())
         facts = f"Error code: {error.code.value}"
-        if error.reference:
-            facts += f"   Reference: {error.reference}"
+        if error.reference:  # the full id is in the log and in "Copy support details"
+            facts += f"   Reference: {short_reference(error.reference)}"
         self.facts.setText(facts)
         self.retry.setVisible(can_retry)
         self.show()
@@ -197,11 +205,14 @@ def info_box(
     box.setStandardButtons(QMessageBox.StandardButton.Close)
     box.setWindowModality(Qt.WindowModality.NonModal)  # QMessageBox defaults to modal
     box.show()
+    box.raise_()
+    box.activateWindow()  # Escape and Enter then close the box, not the window behind
     return box
 
 
 def demo_letter(note: str) -> QFrame:
-    """The clearly labelled demo PIN letter panel (demo mode only)."""
+    """The clearly labelled demo PIN letter panel (demo mode only): heading and text at
+    the top, as on paper; spare height goes below them."""
     panel = QFrame()
     panel.setObjectName("demoLetter")
     panel.setStyleSheet("#demoLetter { background: #fff8d6; border: 1px dashed #8a5300; }")
@@ -211,7 +222,39 @@ def demo_letter(note: str) -> QFrame:
     text = label(note, name="Demo PIN letter text")
     text.setObjectName("demoLetterText")
     layout.addWidget(text)
+    layout.addStretch(1)
     return panel
+
+
+NBSP = "\u00a0"
+
+
+def helpdesk_lines(helpdesks: list[Helpdesk]) -> list[str]:
+    """One line a helpdesk, its number kept whole (non-breaking spaces): a number split
+    over two lines is misdialled."""
+    lines = []
+    for desk in helpdesks:
+        serves = f" ({desk.serves})" if desk.serves else ""
+        lines.append(f"{desk.name}{serves}: {desk.phone.replace(' ', NBSP)}")
+    return lines
+
+
+def fit_to_screen(window: QWidget, preferred: QSize) -> None:
+    """Open at `preferred` where it fits, else at what the screen has room for (less
+    a window frame), centred. Pages scroll, so every button stays on screen even at
+    200% on a small screen."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        window.resize(preferred)
+        return
+    room = screen.availableGeometry()
+    frame = QSize(16, 48)  # a window manager's borders and title bar
+    width = min(preferred.width(), room.width() - frame.width())
+    height = min(preferred.height(), room.height() - frame.height())
+    window.resize(max(width, 1), max(height, 1))
+    left = room.x() + max(0, (room.width() - window.width()) // 2)
+    top = room.y() + max(0, (room.height() - window.height() - frame.height()) // 2)
+    window.move(left, top)
 
 
 def choose_folder(parent: QWidget, field: QLineEdit) -> QFileDialog:
@@ -223,3 +266,59 @@ def choose_folder(parent: QWidget, field: QLineEdit) -> QFileDialog:
     dialog.fileSelected.connect(field.setText)
     dialog.open()
     return dialog
+
+
+class PathLabel(QLabel):
+    """A path or other long name on one line, shortened in the middle to fit
+    ("/home/…/backups/ePractitioner-8123456.p12") instead of wrapping mid-name; the
+    whole text is its tooltip and what a screen reader reads."""
+
+    def __init__(self, text: str = "", *, name: str = "") -> None:
+        super().__init__()
+        self._full = ""
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        if name:
+            self.setAccessibleDescription(name)
+        self.set_path(text)
+
+    def set_path(self, text: object) -> None:
+        self._full = str(text)
+        self.setToolTip(self._full)
+        self.setAccessibleName(self._full)
+        self._elide()
+
+    @property
+    def full_text(self) -> str:
+        return self._full
+
+    def sizeHint(self) -> QSize:
+        """At most a short line's width: it is shortened to fit, never a reason to widen
+        the window."""
+        hint = super().sizeHint()
+        metrics = self.fontMetrics()
+        widest = metrics.horizontalAdvance("M" * 12)
+        return QSize(min(metrics.horizontalAdvance(self._full) + 4, widest), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(
+            self.fontMetrics().horizontalAdvance("M…M"), super().minimumSizeHint().height()
+        )
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(self.width(), 1)
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, width)
+        super().setText(shown)
+
+
+def nearest_existing_folder(folder: Path) -> Path:
+    """`folder`, or the closest folder above it that exists (else the home folder)."""
+    for candidate in (folder, *folder.parents):
+        if candidate.is_dir():
+            return candidate
+    return Path.home()

@@ -69,18 +69,20 @@ class AdminPage(StepPage):
         self.show_error(error)
 
     def _checked(self, status: ElevationStatus) -> None:
+        store = self.session.app.store_name
+        self.status.setToolTip(status.store)  # the technical name, with its path
         if status.ok:
             if status.store_needs_elevation:
-                text = f"This program is running as administrator, as {status.store} needs."
+                text = f"This program is running as administrator, as {store} needs."
             else:
-                text = f"No administrator rights are needed for {status.store}."
+                text = f"No administrator rights are needed: your certificate goes to {store}."
             self.status.set(text, Mood.OK)
             self.how.hide()
             self.restart.hide()
             self.complete = True
             return
         self.status.set(
-            f"Administrator rights are needed to install your certificate in {status.store}, "
+            f"Administrator rights are needed to install your certificate in {store}, "
             "and this program is running without them.",
             Mood.PROBLEM,
         )

@@ -7,12 +7,12 @@ from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget, QWizard, QWizardPage
+from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget, QWizard, QWizardPage
 
 from ...domain.errors import EcmtError
 from .. import tasks
 from ..session import WizardSession
-from ..widgets import ErrorPanel, label
+from ..widgets import ErrorPanel
 
 
 class PageId(IntEnum):
@@ -39,6 +39,15 @@ STEPS: dict[PageId, tuple[str, str]] = {
 STEP_COUNT = 7
 
 
+def step_title(page_id: PageId) -> str:
+    """One header line, "Step 3 of 7 · R-3: Log on", that a user can read out as it is;
+    the page after the seven steps says that they are done."""
+    code, title = STEPS[page_id]
+    if int(page_id) > STEP_COUNT:
+        return "Done: all seven steps are complete"
+    return f"Step {int(page_id)} of {STEP_COUNT} · {code}: {title}"
+
+
 def usable(widget: QWidget) -> bool:
     """A control the keyboard can reach now: seen, enabled, and a Tab stop."""
     return (
@@ -56,15 +65,9 @@ class StepPage(QWizardPage):
     def __init__(self, session: WizardSession) -> None:
         super().__init__()
         self.session = session
-        code, title = STEPS[self.page_id]
-        self.step_code = code
-        self.setTitle(title)
-        number = int(self.page_id)
-        step = f"Step {number} of {STEP_COUNT} · {code}" if number <= STEP_COUNT else "Finished"
-        self.setSubTitle(step)
+        self.step_code = STEPS[self.page_id][0]
+        self.setTitle(step_title(self.page_id))
         layout = QVBoxLayout(self)
-        self.step_label: QLabel = label(step, name="Step")
-        self.step_label.hide()  # the subtitle shows it; kept for screen readers and tests
         self.body = QVBoxLayout()
         layout.addLayout(self.body)
         self.errors = ErrorPanel()  # right below what failed, not at the far bottom

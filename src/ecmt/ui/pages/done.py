@@ -16,7 +16,15 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout
 
 from ...services.renewal import RenewalResult
 from ..dates import long_date
-from ..widgets import Checklist, Mood, label, scrolling, take_spare_height
+from ..widgets import (
+    Checklist,
+    Mood,
+    PathLabel,
+    helpdesk_lines,
+    label,
+    scrolling,
+    take_spare_height,
+)
 from .base import PageId, StepPage
 
 
@@ -52,6 +60,9 @@ class DonePage(StepPage):
         panel.addWidget(self.notice_text)
         content.addWidget(self.notices)  # first: what users must not miss
         content.addWidget(self.summary)
+        self.backup_path = PathLabel(name="Backup file")
+        self.backup_path.setIndent(self.fontMetrics().height() + 4)  # under its line's text
+        content.addWidget(self.backup_path)
         self.next_steps = label(
             "When you choose Finish, the overview shows your new certificate.", name="Next"
         )
@@ -65,19 +76,20 @@ class DonePage(StepPage):
         session = self.session
         self._show_result(session.result)
         if session.backup is not None:
-            self.summary.set("backup", f"Backup saved to {session.backup.path}", Mood.OK)
+            self.summary.set("backup", "A backup was saved and checked:", Mood.OK)
+            self.backup_path.set_path(session.backup.path)
         else:
-            self.summary.set("backup", "No backup made.", Mood.WARNING)
+            self.summary.set(
+                "backup",
+                "No backup was made. You can make one later: in the overview that opens "
+                "when you choose Finish, choose Back up….",
+                Mood.WARNING,
+            )
+        self.backup_path.setVisible(session.backup is not None)
         settings = session.app.settings
         self.notice_text.setText("\n\n".join(settings.notices))
         self.notices.setVisible(bool(settings.notices))
-        self.helpdesks.setText(
-            "\n".join(
-                f"{h.name}: {h.phone}" + (f" ({h.serves})" if h.serves else "")
-                for h in settings.helpdesks
-            )
-            or "Your IT helpdesk."
-        )
+        self.helpdesks.setText("\n".join(helpdesk_lines(settings.helpdesks)) or "Your IT helpdesk.")
         self.complete = True
 
     def _show_result(self, result: RenewalResult | None) -> None:
@@ -89,16 +101,15 @@ class DonePage(StepPage):
             return
         installed = result.installed
         self.summary.set("download", "Your new certificate was downloaded and checked.", Mood.OK)
-        where = (
-            f"{installed.location} as “{installed.label}”"
-            if installed.label
-            else (installed.location)
-        )
+        where = self.session.app.store_name
+        if installed.label:
+            where += f" as “{installed.label}”"
         self.summary.set(
             "install",
             f"It is installed in {where}. It is valid until {_on(installed.not_after)}.",
             Mood.OK,
         )
+        self.summary.lines["install"].setToolTip(installed.location)
         if result.removed:
             self.summary.set("old", "The old certificate was removed from this computer.", Mood.OK)
         elif result.kept:

@@ -110,7 +110,15 @@ class LogonPage(StepPage):
             form.addWidget(caption, row, 0)
             form.addWidget(field, row, 1)
         form.addWidget(self.hint, 2, 1)
+        # a refusal shows right under the fields it is about, not at the foot of the page
+        page_layout = self.layout()
+        assert page_layout is not None
+        page_layout.removeWidget(self.errors)
+        form.addWidget(self.errors, 3, 1)
         form.setColumnStretch(1, 1)
+        self.logged_on = StatusLine()
+        self.logged_on.setObjectName("loggedOn")
+        self.logged_on.hide()
         self.log_on_button = button("&Log on", "Log on", self.log_on)
         self.renew_note = label(RENEW_NOTE, name="About renewing with your current certificate")
         self.renew = button(
@@ -120,12 +128,13 @@ class LogonPage(StepPage):
         )
         self.status = StatusLine()
         area, content = scrolling("Log on")
+        content.addWidget(self.logged_on)
         content.addLayout(form)
         for widget in (self.log_on_button, self.renew_note, self.renew, self.status):
             content.addWidget(widget)
         for widget in (self.log_on_button, self.renew):
             content.setAlignment(widget, Qt.AlignmentFlag.AlignLeft)
-        content.insertSpacing(2, self.fontMetrics().height())  # set the second way apart
+        content.insertSpacing(3, self.fontMetrics().height())  # set the second way apart
         content.addStretch(1)
         self.body.addWidget(area, 1)
         take_spare_height(self.layout(), self.body)
@@ -141,7 +150,7 @@ class LogonPage(StepPage):
     def enter(self) -> None:
         if self.busy:
             return
-        self.complete = self.session.account is not None
+        self._show_logged_on()
         self._last_try = self.enter
         self._set_busy(True, "Looking for your certificate on this computer…")
         app = self.session.app
@@ -155,8 +164,26 @@ class LogonPage(StepPage):
         self._show_renew()
         (self.pin if self.epoc.text() else self.epoc).setFocus()
 
+    def _show_logged_on(self) -> None:
+        """Back on this page after logging on (Back, or Try again after a stopped request):
+        say who is logged on, so an empty PIN box with Next enabled is not a puzzle."""
+        account = self.session.account
+        self.complete = account is not None
+        self.logged_on.setVisible(account is not None)
+        if account is not None:
+            how = "your PIN" if self.session.credentials else "your current certificate"
+            self.logged_on.set(
+                f"You are logged on as {account.display_name} (EPOC {account.epoc}) with "
+                f"{how}. Choose Next to carry on, or log on again below.",
+                Mood.OK,
+            )
+
     def _edited(self) -> None:
-        self.complete = False  # the account shown next must match what is typed here
+        """The account shown next must match what is typed here: a change logs off."""
+        if self.session.account is not None:
+            self.session.account = self.session.credentials = self.session.identity = None
+            self._show_logged_on()
+        self.complete = False
         self._show_renew()
 
     def _show_renew(self) -> None:
@@ -226,6 +253,14 @@ class LogonPage(StepPage):
         helpdesks = self.session.app.settings.helpdesks
         if error.code is ErrorCode.ACCOUNT_LOCKED and helpdesks:
             extra = f"{helpdesks[0].name}: {helpdesks[0].phone}."
+        if error.code is ErrorCode.BACKUP_NO_KEY:  # a key the store will not let us use
+            error = EcmtError(ErrorCode.NO_CURRENT_CERT, error.detail)
+            extra = (
+                "Your current certificate's key is locked inside this computer's store, so "
+                "this program cannot use it to renew. Log on with your EPOC number and the "
+                "PIN from your most recent PIN letter instead."
+            )
+            self.pin.setFocus()
         self.show_error(error, extra, can_retry=error.code not in NO_RETRY)
 
     def retry(self) -> None:

@@ -11,29 +11,30 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QFormLayout,
-    QHeaderView,
-    QLabel,
-    QTableWidget,
-    QTableWidgetItem,
-)
+from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
 from ...domain.errors import EcmtError
 from ...domain.models import CertState
 from ...services.status import CertificateStatus
 from ..dates import long_date
+from ..details import days_text
 from ..session import WizardSession
 from ..widgets import Mood, StatusLine, button, label, scrolling, take_spare_height
 from .base import PageId, StepPage
 
-ACCOUNT_STATES = {"valid": "✔ Valid", "expired": "✖ Expired", "revoked": "✖ Revoked"}
+ACCOUNT_STATES = {"valid": "Valid", "expired": "Expired", "revoked": "Revoked"}
+ACCOUNT_MOODS = {"valid": Mood.OK, "expired": Mood.PROBLEM, "revoked": Mood.PROBLEM}
 LOCAL_STATES = {
-    CertState.VALID: "✔ Valid",
-    CertState.RENEWAL_DUE: "! Renewal due",
-    CertState.EXPIRED: "✖ Expired",
-    CertState.NOT_YET_VALID: "○ Not valid yet",
+    CertState.VALID: "Valid",
+    CertState.RENEWAL_DUE: "Renewal due: valid",
+    CertState.EXPIRED: "Expired: was valid",
+    CertState.NOT_YET_VALID: "Not valid yet: valid",
+}
+LOCAL_MOODS = {
+    CertState.VALID: Mood.OK,
+    CertState.RENEWAL_DUE: Mood.WARNING,
+    CertState.EXPIRED: Mood.PROBLEM,
+    CertState.NOT_YET_VALID: Mood.WAITING,
 }
 
 
@@ -41,43 +42,40 @@ def day(moment: datetime) -> str:
     return long_date(moment)
 
 
-def table(name: str, headers: Sequence[str], wide: int) -> QTableWidget:
-    """Read-only facts in whole rows. Columns fit their text, except `wide` (a serial number
-    or a path), which takes the rest of the width and is elided if need be (with a tooltip)."""
-    widget = QTableWidget(0, len(headers))
-    widget.setAccessibleName(name)
-    widget.setHorizontalHeaderLabels(list(headers))
-    widget.verticalHeader().hide()
-    widget.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    widget.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    widget.setTabKeyNavigation(False)  # Tab leaves the table, arrows move inside it
-    widget.setWordWrap(False)  # one line a row, long values elided in the middle
-    widget.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-    widget.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    header = widget.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setSectionResizeMode(wide, QHeaderView.ResizeMode.Stretch)
-    widget.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    return widget
-
-
-def fill(widget: QTableWidget, rows: Sequence[Sequence[str]]) -> None:
-    widget.setRowCount(len(rows))
-    for r, row in enumerate(rows):
-        for c, text in enumerate(row):
-            item = QTableWidgetItem(text)
-            item.setToolTip(text)
-            widget.setItem(r, c, item)
-    widget.resizeRowsToContents()  # the table as tall as its rows: the page scrolls, not it
-    lines = sum(widget.rowHeight(r) for r in range(len(rows)))
-    height = widget.horizontalHeader().sizeHint().height() + lines + 2 * widget.frameWidth()
-    widget.setFixedHeight(min(height, 12 * widget.fontMetrics().height()))
+def grouped(serial: str) -> str:
+    """A long hex serial in groups of four, so it wraps between groups, never mid-group."""
+    text = serial.upper()
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
 
 
 def heading(text: str) -> QLabel:
     widget = label(text, bold=True)
     widget.setContentsMargins(0, widget.fontMetrics().height() // 2, 0, 0)
     return widget
+
+
+class Lines(QWidget):
+    """Facts as whole sentences, one a line, each with its symbol: they wrap at any text
+    size, where table columns were cut off ("certific…nt/store")."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.setAccessibleName(name)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.lines: list[StatusLine] = []
+
+    def show_lines(self, rows: Sequence[tuple[str, Mood, str]]) -> None:
+        """Each row: the sentence, its mood, a tooltip with the technical details."""
+        for line in self.lines:
+            self._layout.removeWidget(line)
+            line.deleteLater()
+        self.lines = []
+        for text, mood, tip in rows:
+            line = StatusLine(text, mood)
+            line.setToolTip(tip)
+            self._layout.addWidget(line)
+            self.lines.append(line)
 
 
 class OverviewPage(StepPage):
@@ -91,15 +89,9 @@ class OverviewPage(StepPage):
         for key in ("Name", "Organisation", "Role", "EPOC number"):
             self.facts[key] = label(name=key)
             form.addRow(f"{key}:", self.facts[key])
-        self.account_certs = table(
-            "Certificates on your account", ("Serial number", "Valid until", "Status"), 0
-        )
+        self.account_certs = Lines("Certificates on your account")
         self.account_none = label("The service has no certificate for this account yet.")
-        self.local_certs = table(
-            "Certificates on this computer",
-            ("Valid until", "Days left", "State", "Where installed"),
-            3,
-        )
+        self.local_certs = Lines("Certificates on this computer")
         self.local_status = StatusLine()
         self.action = button(
             "&Request and download certificate", "Request and download certificate", self.go_next
@@ -132,10 +124,15 @@ class OverviewPage(StepPage):
         self.facts["Role"].setText(account.role)
         self.facts["EPOC number"].setText(account.epoc)
         rows = [
-            (c.serial, day(c.not_after), ACCOUNT_STATES.get(c.status, c.status))
+            (
+                f"{ACCOUNT_STATES.get(c.status, c.status)}, until {day(c.not_after)}. "
+                f"Serial number {grouped(c.serial)}",
+                ACCOUNT_MOODS.get(c.status, Mood.WAITING),
+                c.serial,
+            )
             for c in sorted(account.certificates, key=lambda c: c.not_after, reverse=True)
         ]
-        fill(self.account_certs, rows)
+        self.account_certs.show_lines(rows)
         self.account_certs.setVisible(bool(rows))
         self.account_none.setVisible(not rows)
         self.local_certs.hide()
@@ -145,10 +142,17 @@ class OverviewPage(StepPage):
         self.run(lambda _r, _c: status.certificates(epoc), self._listed, None, self._unreadable)
 
     def _listed(self, found: list[CertificateStatus]) -> None:
+        where = self.session.app.store_name
         rows = [
-            (day(s.not_after), str(s.days_left), LOCAL_STATES[s.state], s.location) for s in found
+            (
+                f"{LOCAL_STATES[s.state]} until {day(s.not_after)} ({days_text(s.days_left)} "
+                f"left), in {where}",
+                LOCAL_MOODS[s.state],
+                s.location,
+            )
+            for s in found
         ]
-        fill(self.local_certs, rows)
+        self.local_certs.show_lines(rows)
         self.local_certs.setVisible(bool(rows))
         self.local_status.setVisible(not rows)
         self.local_status.set(

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QHBoxLayout, QWizard
 from ...domain.errors import EcmtError, ErrorCode
 from ...domain.models import RenewalStage
 from ...services.renewal import RenewalRequest, RenewalResult
+from ..closing import RequestState
 from ..widgets import TOP_LEFT, Checklist, Mood, button, label, scrolling, take_spare_height
 from .base import PageId, StepPage
 
@@ -85,8 +86,11 @@ class RequestPage(StepPage):
 
     def _start(self) -> None:
         session = self.session
-        request = RenewalRequest(
-            session.epoc or "", credentials=session.credentials, current=session.identity
+        request = RenewalRequest(  # the account names the CSR's subject, for any CA
+            session.epoc or "",
+            credentials=session.credentials,
+            current=session.identity,
+            account=session.account,
         )
         renewal, status = session.app.renewal, session.app.status
         for stage in STAGES:
@@ -136,6 +140,26 @@ class RequestPage(StepPage):
             self.task.cancel.set()
             self._stoppable(False, "Stopping…")
 
+    def request_state(self) -> RequestState:
+        """Where the running request stands, for the question asked before closing."""
+        if self.task is None:
+            return RequestState.IDLE
+        if self.current is RenewalStage.WAITING_FOR_APPROVAL:
+            return RequestState.WAITING
+        if self.stop_button.isEnabled():
+            return RequestState.NOT_SENT
+        return RequestState.SENT
+
+    def stop_then(self, then: Callable[[], None]) -> None:
+        """Stop where that is harmless, and call `then` once the request has ended (at
+        once when none runs). An install under way is always finished first."""
+        task = self.task
+        if task is None:
+            then()
+            return
+        self._stop()
+        task.signals.finished.connect(then)
+
     def _stoppable(self, enabled: bool, note: str) -> None:
         self.stop_button.setEnabled(enabled)
         self.stop_note.setText(note)
@@ -158,7 +182,9 @@ class RequestPage(StepPage):
             self._mark_done(stage)
         self.stop_button.hide()
         self.stop_note.hide()
-        self.outcome.setText(f"✔ Your new certificate is installed in {result.installed.location}.")
+        self.outcome.setText(
+            f"✔ Your new certificate is installed in {self.session.app.store_name}."
+        )
         self.complete = True
         self.go_next()
 

@@ -57,8 +57,8 @@ class VersionPage(StepPage):
         self.digest = fact("SHA-256 of the download")
         self.facts = QFormLayout()
         self.facts.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
-        self.facts.addRow("Download page:", self.address)
-        self.facts.addRow("SHA-256 of the download for this computer:", self.digest)
+        self.facts.addRow(label("Download page:"), self.address)  # labels that wrap
+        self.facts.addRow(label("SHA-256 of the download for this computer:"), self.digest)
         self.notes = QPlainTextEdit()
         self.notes.setReadOnly(True)
         self.notes.setAccessibleName("Release notes")
@@ -98,7 +98,7 @@ class VersionPage(StepPage):
         self.session.release = decision
         running, latest = decision.running_version, decision.latest_version
         if decision.verdict == "fine":
-            self.status.set(f"You have the latest version ({running}).", Mood.OK)
+            self.status.set(f"You have the newest version of this program ({running}).", Mood.OK)
             self._show_decision_widgets(False)
             self.complete = True
             return
@@ -108,7 +108,9 @@ class VersionPage(StepPage):
         show_fact(self.digest, artifact.sha256 if artifact else "")
         self.notes.setPlainText(decision.release_notes)
         if decision.verdict == "offer":
-            self.status.set(f"Version {latest} is available. You have {running}.", Mood.OK)
+            self.status.set(
+                f"A newer version, {latest}, is available. You have version {running}.", Mood.OK
+            )
             self.advice.setText(
                 "You can carry on with this version now and install the new one later."
             )

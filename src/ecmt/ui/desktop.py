@@ -1,0 +1,192 @@
+"""The windows of one run of the desktop app, and the one way they are opened.
+
+`ecmt`, `ecmt --demo` and the screenshot walk all start here (`launch`), so what a test
+or a picture shows is what a user gets. Each renewal walk gets a fresh session: a second
+renewal in the same run starts from nothing, sends its own request and reports only what
+it did itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from ..app import build_app
+from ..config import EcmtSettings
+from ..domain.errors import EcmtError, ErrorCode
+from ..domain.models import CertState
+from ..logsetup import configure
+from . import tasks
+from .session import WizardSession
+
+if TYPE_CHECKING:
+    from .demo import DemoEnvironment
+    from .overview import OverviewWindow
+    from .wizard import RenewalWizard
+
+log = logging.getLogger(__name__)
+
+
+def install_fatal_handler(session: WizardSession) -> None:
+    """Any exception that escapes a slot becomes ECMT-UNEXPECTED with the log's path."""
+
+    def handler(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        log.error("unexpected error", exc_info=(kind, value, tb))
+        error = EcmtError(ErrorCode.UNEXPECTED, kind.__name__)
+        session.last_error = error
+        box = QMessageBox(QApplication.activeWindow())
+        box.setIcon(QMessageBox.Icon.Critical)
+        box.setWindowTitle("Something went wrong")
+        box.setText(f"{error.title} ({error.code.value})")
+        box.setInformativeText(f"{error.advice}\n\nThe log file is {session.log_path}")
+        box.show()
+
+    sys.excepthook = handler
+
+
+def quit_on_signals(qt_app: QApplication) -> None:
+    """Ctrl-C or SIGTERM end the event loop normally, so the demo's temporary folder (with
+    its CA keys) is removed. Python handles signals only between bytecodes, and Qt's loop
+    runs in C: a short timer gives Python those moments."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: qt_app.quit())
+    ticker = QTimer(qt_app)
+    ticker.timeout.connect(lambda: None)
+    ticker.start(250)
+
+
+def needs_renewal(session: WizardSession) -> bool:
+    """Open the wizard unless a certificate here is valid and outside its renewal window."""
+    try:
+        states = {s.state for s in session.app.status.certificates()}
+    except EcmtError:
+        return True
+    return CertState.VALID not in states
+
+
+@dataclass
+class Desktop:
+    """Opens the wizard and the overview; quits the app."""
+
+    session: WizardSession  # the app's own: support details of the overview, the log
+    environment: DemoEnvironment | None = None
+    wizard: RenewalWizard | None = None
+    overview: OverviewWindow | None = None
+    walks: int = 0
+    quit_app: Callable[[], None] = field(default=lambda: QApplication.quit())
+    quitting: bool = False
+
+    def start(self) -> None:
+        if needs_renewal(self.session):
+            self.open_wizard()
+        else:
+            self.open_overview()
+
+    def open_wizard(self) -> RenewalWizard:
+        """A new walk, or the one already open brought to the front."""
+        from .wizard import RenewalWizard
+
+        if self.wizard is not None and self.wizard.isVisible():
+            self.wizard.raise_()
+            self.wizard.activateWindow()
+            return self.wizard
+        self.walks += 1
+        wizard = RenewalWizard(self.session.for_new_walk())
+        wizard.on_quit = self.quit
+        wizard.finished.connect(lambda _result: self._walk_ended(wizard))
+        self.wizard = wizard
+        wizard.show()
+        return wizard
+
+    def open_overview(self) -> OverviewWindow:
+        from .overview import OverviewWindow  # built when first needed, after the wizard
+
+        if self.overview is None:
+            self.overview = OverviewWindow(self.session, self.open_wizard, self.quit)
+        self.overview.refresh()
+        self.overview.show()
+        self.overview.raise_()
+        self.overview.activateWindow()
+        return self.overview
+
+    def _walk_ended(self, wizard: RenewalWizard) -> None:
+        walk = wizard.session
+        if walk.last_error is not None:  # the overview's support details name it too
+            self.session.last_error = walk.last_error
+        if walk.backup is not None:
+            self.session.backup = walk.backup
+        if self.environment is not None and walk.result is not None and walk.credentials:
+            self._post_next_letter()
+        wizard.deleteLater()
+        if self.wizard is wizard:
+            self.wizard = None
+        if not self.quitting:
+            self.open_overview()
+
+    def _post_next_letter(self) -> None:
+        environment = self.environment
+        assert environment is not None
+
+        def work(_report: object, _cancel: object) -> str:
+            return environment.post_next_letter()
+
+        tasks.start(work, self._show_letter, lambda error: log.warning("demo PIN: %s", error))
+
+    def _show_letter(self, note: str) -> None:
+        self.session.demo_note = note
+        for window in (self.wizard, self.overview):
+            if window is not None:
+                window.set_demo_note(note)
+
+    def quit(self) -> None:
+        """Ctrl+Q or File > Quit in any window. A running request was asked about by the
+        window it runs in before this is called."""
+        self.quitting = True
+        for window in QApplication.topLevelWidgets():
+            window.hide()
+        self.quit_app()
+
+
+def launch(settings: EcmtSettings | None, demo: bool = False) -> tuple[QApplication, Desktop]:
+    """Everything `ecmt` does before its event loop: the application, demo mode, the log,
+    the services, and the first window on screen."""
+    qt_app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(qt_app, QApplication)
+    qt_app.setApplicationName("ecmt")
+    qt_app.setApplicationDisplayName("ePractitioner certificate")
+    qt_app.setQuitOnLastWindowClosed(True)
+    environment = None
+    if demo:
+        from .demo import start_demo
+
+        environment = start_demo()
+        settings = environment.settings
+    assert settings is not None
+    log_path = configure(settings.log_dir)
+    session = WizardSession(
+        build_app(settings), log_path, environment.letter if environment else None
+    )
+    desktop = Desktop(session, environment)
+    install_fatal_handler(session)
+    quit_on_signals(qt_app)
+    desktop.start()
+    return qt_app, desktop
+
+
+def run_gui(settings: EcmtSettings | None, demo: bool = False) -> int:
+    """The wizard when a renewal is due (the overview after it), else the overview."""
+    qt_app, desktop = launch(settings, demo)
+    try:
+        return qt_app.exec()
+    finally:
+        tasks.wait_all()
+        if desktop.environment is not None:
+            desktop.environment.close()
