@@ -3,7 +3,8 @@
 Passwords reach the tools only as files in a private temporary folder (`ps` shows argv),
 and stdin is closed, so a tool that wants to prompt fails at once instead of hanging.
 The folder is removed when the `Session` ends; it lives in $XDG_RUNTIME_DIR where there is
-one (tmpfs, emptied at logout), so a killed process leaves no key material on disk.
+one (tmpfs, emptied at logout), so a killed process leaves no key material on disk, and its
+name carries the process id, so the next session removes the folder of a killed one.
 """
 
 from __future__ import annotations
@@ -35,8 +36,35 @@ TIMEOUT = 120
 INTERNAL_TOKEN = "NSS Certificate DB"  # noqa: S105 - a token name
 PK12_BAD_PASSWORD_RC = 18  # pk12util: the PKCS#12 file's password is wrong
 
+_FOLDER = re.compile(r"ecmt-nss-(\d+)-[a-z0-9_]+")  # mkdtemp's suffix has no "-"
 _TRUST = re.compile(r"[A-Za-z]*,[A-Za-z]*,[A-Za-z]*")
 _KEY_LINE = re.compile(r"^<\s*\d+>\s+\S+\s+([0-9a-fA-F]+)\b")
+
+
+def _remove_abandoned(parent: Path) -> None:
+    """Session folders of processes that are gone (killed mid-import, a PKCS#12 and its
+    password may be inside). POSIX only: Windows has no harmless way to ask if a process
+    id is alive (os.kill would end it)."""
+    if os.name != "posix":
+        return
+    for folder in parent.glob("ecmt-nss-*"):
+        match = _FOLDER.fullmatch(folder.name)
+        try:
+            ours = folder.is_dir() and folder.stat().st_uid == os.getuid()
+        except OSError:
+            continue
+        if match and ours and not _alive(int(match.group(1))):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process: alive
+        return True
+    return True
 
 
 @dataclass(frozen=True)
@@ -68,7 +96,8 @@ class NssTool:
     def session(self) -> Iterator[Session]:
         runtime = os.environ.get("XDG_RUNTIME_DIR")
         parent = runtime if runtime and Path(runtime).is_dir() else None
-        folder = Path(tempfile.mkdtemp(prefix="ecmt-nss-", dir=parent))  # 0700 by mkdtemp
+        _remove_abandoned(Path(parent or tempfile.gettempdir()))
+        folder = Path(tempfile.mkdtemp(prefix=f"ecmt-nss-{os.getpid()}-", dir=parent))  # 0700
         try:
             secret = self._password.get_secret_value() if self._password else ""
             session = Session(folder, folder / "db.pw")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from cryptography import x509
 
 from ..certstore.port import CertStore
+from ..crashpoint import crash_point
 from ..domain.errors import EcmtError, ErrorCode
 from ..domain.models import (
     PrivateKey,
@@ -43,6 +44,7 @@ def install_replacing(
     new_fp = fingerprint(certificate)
     stage(RenewalStage.INSTALLING)
     store.install(key, certificate, chain, friendly_name)
+    crash_point("installed-unverified")
     stage(RenewalStage.VERIFYING)
     try:
         found = store.find(new_fp)
@@ -54,6 +56,7 @@ def install_replacing(
     except BaseException:
         _roll_back(store, new_fp)
         raise
+    crash_point("verified")
     removed: list[StoredCertificate] = []
     kept: list[StoredCertificate] = []
     for old in superseded:

@@ -19,6 +19,7 @@ from .. import keys
 from ..ccms.answers import Issued, Pending
 from ..certstore.port import CertStore
 from ..config import EcmtSettings
+from ..crashpoint import crash_point
 from ..domain.certcheck import check_issued
 from ..domain.errors import EcmtError, ErrorCode
 from ..domain.models import (
@@ -127,12 +128,15 @@ class RenewalService:
         else:
             key, cas = self._key_and_cacerts(est)
             csr = keys.build_csr(key, request.csr_subject, request.epoc)
+            crash_point("key-generated")
             self._journal.save(PendingRenewal(request.epoc, request.via, key, csr, self._clock()))
+            crash_point("journal-saved")
         if cancel.is_set():
             self._journal.clear(request.epoc)  # nothing was sent: nothing to recover
             raise EcmtError(ErrorCode.CANCELLED, "before the request was sent")
 
         issued = self._send_until_issued(est, request, csr, progress, cancel)
+        crash_point("answer-received")
         progress(RenewalStage.DOWNLOADING, None)
         certificate = next(
             (c for c in issued.certificates if keys.same_public_key(c, key)),
@@ -152,6 +156,7 @@ class RenewalService:
             self._settings.superseded_policy,
             lambda stage: progress(stage, None),
         )
+        crash_point("before-journal-clear")
         self._journal.clear(request.epoc)
         return RenewalResult(
             identity=ClientIdentity(certificate, key, chain),
