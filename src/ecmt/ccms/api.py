@@ -63,7 +63,7 @@ class ApiClient:
 
     def accept_terms(self, credentials: PinCredentials | None, terms: TermsDocument) -> None:
         body = TermsAcceptance(version=terms.version, sha256=terms.sha256).model_dump_json()
-        self.transport.request(
+        reply = self.transport.request(
             "POST",
             API_PREFIX + "terms/acceptances",
             body=body.encode(),
@@ -71,6 +71,13 @@ class ApiClient:
             credentials=credentials,
             ok=(200, 204),
         )
+        if reply.status == 200 and not reply.content_type.startswith(MEDIA_JSON):
+            # a captive portal's or web filter's page: nothing recorded the acceptance
+            raise EcmtError(
+                ErrorCode.RESPONSE_INVALID,
+                "the acceptance was answered by a page, not by the service",
+                reference=reply.request_id,
+            )
 
     @staticmethod
     def _parse(model: type[_Body], body: bytes, reference: str) -> _Body:
