@@ -63,6 +63,7 @@ class RequestPage(StepPage):
         content.addStretch(1)
         self.current: RenewalStage | None = None
         self._watching_wizard = False
+        self._stop_when_harmless = False
 
     def initializePage(self) -> None:
         wizard = self.wizard()
@@ -96,6 +97,7 @@ class RequestPage(StepPage):
         for stage in STAGES:
             self.stages.set(stage.value, stage_words(stage), Mood.WAITING)
         self.current = None
+        self._stop_when_harmless = False
         self.outcome.clear()
         self.stop_button.show()
         self.stop_note.show()
@@ -126,6 +128,8 @@ class RequestPage(StepPage):
                 "Your request is waiting to be approved. If you stop waiting, the "
                 "request is kept and picked up the next time you renew.",
             )
+            if self._stop_when_harmless:  # the user chose to close: now it can stop
+                self._stop()
         elif index >= STAGES.index(RenewalStage.SENDING_REQUEST):
             self._stoppable(False, "The request has been sent, so it can no longer be stopped.")
 
@@ -157,6 +161,7 @@ class RequestPage(StepPage):
         if task is None:
             then()
             return
+        self._stop_when_harmless = True  # e.g. sent now, waiting for approval a moment later
         self._stop()
         task.signals.finished.connect(then)
 
