@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from ccms_server.wire import short_reference
 from ecmt import __version__
 from ecmt.domain.errors import ErrorCode
 from ecmt.domain.models import CertState
@@ -435,6 +436,31 @@ def test_r3_success_moves_on_clears_the_pin_and_remembers_only_the_epoc(
     assert pin not in caplog.text
 
 
+def test_r3_back_again_says_who_is_logged_on_and_editing_logs_off(qtbot, server, session):
+    """After a logon, Back (or Try again after a stopped request) shows an empty PIN box
+    with Next enabled: the page says who is logged on, and any change logs off."""
+    epoc = server.add_account(name="Dr Back Again")
+    wizard, page = open_at(qtbot, session, PageId.LOGON)
+    type_and_log_on(qtbot, page, epoc, server.issue_pin(epoc))
+    qtbot.waitUntil(lambda: wizard.currentId() == PageId.OVERVIEW, timeout=WAIT)
+    settle(qtbot, wizard.page_of(PageId.OVERVIEW))
+    wizard.back()
+    assert wizard.currentId() == PageId.LOGON
+    settle(qtbot, page)
+    assert page.pin.text() == ""
+    assert page.logged_on.isVisible()
+    assert page.logged_on.mood is Mood.OK
+    assert page.logged_on.text.text().startswith(
+        f"You are logged on as Dr Back Again (EPOC {epoc}) with your PIN."
+    )
+    assert next_enabled(wizard)
+    qtbot.keyClicks(page.pin, "X")
+    assert not page.logged_on.isVisible()
+    assert session.account is None
+    assert session.credentials is None
+    assert not next_enabled(wizard)
+
+
 def test_r3_invalid_epoc_is_refused_before_any_network_call(qtbot, session, monkeypatch):
     def no_network(*args: object) -> None:
         raise AssertionError("logon was called")
@@ -456,7 +482,17 @@ def test_r3_wrong_pin_shows_tries_left_and_clears_the_field(qtbot, server, sessi
     type_and_log_on(qtbot, page, epoc, "WRONG-PIN-0000")
     assert_panel(page, ErrorCode.AUTH_INVALID, retry=False)
     assert "4 tries left" in page.errors.advice.text()
-    assert "Reference:" in page.errors.facts.text()
+    # the short reference on screen; the full request id in the support details
+    error = session.last_error
+    assert error is not None
+    assert error.reference is not None
+    short = short_reference(error.reference)
+    assert page.errors.facts.text().endswith(f"Reference: {short}")
+    assert error.reference not in page.errors.facts.text()
+    assert f"Reference: {short} ({error.reference})" in session.support_details()
+    # the message sits right under the fields it is about
+    assert page.errors.parentWidget() is page.pin.parentWidget()
+    assert page.errors.y() > page.pin.y()
     assert page.pin.text() == ""
     assert not next_enabled(wizard)
     assert session.last_error is not None

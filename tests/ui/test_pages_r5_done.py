@@ -125,6 +125,26 @@ def test_terms_are_shown_and_acceptance_is_recorded(
     qtbot.waitUntil(lambda: wizard.currentId() == PageId.BACKUP, timeout=WAIT)  # renewed
 
 
+def test_terms_with_control_characters_are_shown_without_them(
+    qtbot: QtBot, server: Harness, session: WizardSession
+) -> None:
+    """Terms text comes from the server: escape sequences and bells never reach the
+    screen, while the words stay (what is accepted is the server's version and hash)."""
+    server.admin.publish_terms(
+        "2", "Policy\x1b[31m red", "1. Be \x07kind.\x1b]0;owned\x07\n2. Ok.\n"
+    )
+    log_on(server, session, accept_terms=False)
+    wizard = open_at(qtbot, session, PageId.TERMS)
+    page = wizard.page_of(PageId.TERMS)
+    assert isinstance(page, TermsPage)
+    shown = page.text.toPlainText() + page.heading.text()
+    assert "\x1b" not in shown
+    assert "\x07" not in shown
+    assert "owned" not in shown
+    assert "1. Be kind." in page.text.toPlainText()
+    assert page.heading.text().startswith("Policy")
+
+
 def test_terms_are_fetched_when_missing(
     qtbot: QtBot, server: Harness, session: WizardSession
 ) -> None:

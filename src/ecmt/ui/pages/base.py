@@ -108,6 +108,7 @@ class StepPage(QWizardPage):
 
     def _shown(self, page_id: int) -> None:
         if page_id == int(self.page_id):
+            self.shown()
             self.place_focus()
 
     def place_focus(self) -> None:
@@ -139,7 +140,11 @@ class StepPage(QWizardPage):
     # --- hooks for subclasses ----------------------------------------------------------
 
     def enter(self) -> None:
-        """The page is shown (again)."""
+        """The page is entered going forward (QWizard's initializePage)."""
+
+    def shown(self) -> None:
+        """The page is on screen: going forward, and also after Back (which QWizard does
+        not announce to the page it returns to)."""
 
     def retry(self) -> None:
         """The error panel's "Try again"; by default, enter the page again."""

@@ -164,6 +164,10 @@ class LogonPage(StepPage):
         self._show_renew()
         (self.pin if self.epoc.text() else self.epoc).setFocus()
 
+    def shown(self) -> None:
+        if not self.busy:
+            self._show_logged_on()
+
     def _show_logged_on(self) -> None:
         """Back on this page after logging on (Back, or Try again after a stopped request):
         say who is logged on, so an empty PIN box with Next enabled is not a puzzle."""

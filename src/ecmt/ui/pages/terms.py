@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QHBoxLayout, QTextBrowser
 from ccms_server.wire import TermsDocument
 
 from ...domain.errors import EcmtError, ErrorCode
+from ...domain.text import clean_lines, clean_text
 from ..widgets import TOP_LEFT, Mood, StatusLine, button, label, take_spare_height
 from .base import PageId, StepPage
 
@@ -98,10 +99,11 @@ class TermsPage(StepPage):
 
     def _show(self, terms: TermsDocument) -> None:
         self.session.terms = terms
-        self.heading.setText(terms.title)
-        self.version.setText(f"Version {terms.version}")
-        if self.text.toPlainText() != reflow(terms.text):
-            self.text.setPlainText(reflow(terms.text))
+        self.heading.setText(clean_text(terms.title))
+        self.version.setText(f"Version {clean_text(terms.version, 40)}")
+        shown = reflow(clean_lines(terms.text))  # no control characters from the server
+        if self.text.toPlainText() != shown:
+            self.text.setPlainText(shown)
         self.accept_button.setEnabled(not self.busy)
         self.complete = self._accepted == terms.version
 
