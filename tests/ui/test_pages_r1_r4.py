@@ -148,6 +148,23 @@ def needs_elevation(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(admin_module, "elevation_check", lambda store: status)
 
 
+def test_r1_elevated_for_the_machine_store_says_it_runs_as_administrator(
+    qtbot, session, monkeypatch
+):
+    """Elevated, the machine store needs nothing more: the page says it runs with the
+    rights that store needs, not that none are needed."""
+    status = ElevationStatus(
+        elevated=True, store_needs_elevation=False, ok=True, how_to_elevate="", store="LM\\My"
+    )
+    monkeypatch.setattr(admin_module, "elevation_check", lambda store: status)
+    monkeypatch.setattr(session.app, "store_value", "windows:machine")
+    _wizard, page = open_at(qtbot, session, PageId.ADMIN)
+    assert page.status.mood is Mood.OK
+    assert page.status.text.text() == (
+        "This program is running as administrator, as this computer's certificate store needs."
+    )
+
+
 def test_r1_on_windows_offers_restart_and_says_so_when_uac_is_cancelled(
     qtbot, session, monkeypatch
 ):

@@ -19,6 +19,17 @@ _OS_STORES = {
 }
 
 
+MACHINE_WIDE = ("windows:machine", "macos:system")
+
+
+def is_machine_wide(value: str) -> bool:
+    """A store for the whole computer, which only an administrator (or root) may change:
+    the Windows machine store, the macOS System keychain, a system NSS database."""
+    text = value.strip()
+    scheme, _, where = text.partition(":")
+    return text in MACHINE_WIDE or (scheme == "nss" and where.startswith("/etc/"))
+
+
 def plain_store_name(value: str) -> str:
     """A store value (`nss:DIR`, `files:DIR`, `windows:user`, …) in plain words."""
     text = value.strip()

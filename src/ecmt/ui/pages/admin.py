@@ -13,6 +13,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
+from ...certstore.names import is_machine_wide
 from ...domain.errors import EcmtError, ErrorCode
 from ...services.environment import (
     ElevationStatus,
@@ -25,7 +26,10 @@ from ..session import WizardSession
 from ..widgets import Mood, StatusLine, button, label
 from .base import PageId, StepPage
 
-WINDOWS_HOW = "Choose Restart as administrator, then answer Yes when Windows asks for permission."
+WINDOWS_HOW = (
+    "Choose Restart as administrator, then answer Yes when Windows asks for permission. The "
+    "program starts again at this step; nothing has been changed yet, so nothing is lost."
+)
 
 
 def quit_app() -> None:
@@ -72,7 +76,8 @@ class AdminPage(StepPage):
         store = self.session.app.store_name
         self.status.setToolTip(status.store)  # the technical name, with its path
         if status.ok:
-            if status.store_needs_elevation:
+            value = self.session.app.store_value
+            if status.store_needs_elevation or (status.elevated and is_machine_wide(value)):
                 text = f"This program is running as administrator, as {store} needs."
             else:
                 text = f"No administrator rights are needed: your certificate goes to {store}."
