@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ccms_server.wire import client_subject
+from ccms_protocol.wire import client_subject
 from ecmt.ccms.est import Issued, Pending
 from ecmt.domain.errors import EcmtError, ErrorCode
 from ecmt.domain.models import (

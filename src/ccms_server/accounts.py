@@ -5,12 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import audit
-from .authn import Caller
-from .db.models import Account, IssuedCertificate, Pin, Terms, TermsAcceptanceRecord, utcnow
-from .problems import ProblemError, RequestContext
-from .settings import ServerSettings
-from .wire import (
+from ccms_protocol.wire import (
     AccountInfo,
     CertificateSummary,
     PinInfo,
@@ -18,6 +13,12 @@ from .wire import (
     TermsAcceptance,
     TermsDocument,
 )
+
+from . import audit
+from .authn import Caller
+from .db.models import Account, IssuedCertificate, Pin, Terms, TermsAcceptanceRecord, utcnow
+from .problems import ProblemError, RequestContext
+from .settings import ServerSettings
 
 
 class Accounts:

@@ -16,13 +16,14 @@ from cryptography import x509
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from ccms_protocol.wire import ProblemCode
+
 from . import audit
 from .ca import CertificateAuthority, fingerprint_sha256
 from .db.models import Account, AuthAttempt, IssuedCertificate, Pin, utcnow
 from .pins import PinHasher
 from .problems import ProblemError, RequestContext
 from .settings import ServerSettings
-from .wire import ProblemCode
 
 
 class PinOutcome(StrEnum):

@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .files import private_dir, write_atomic
+from ccms_protocol.files import private_dir, write_atomic
+
 from .keys import KeyType, SigningKey, generate_key, load_signing_key, save_key, signature_hash
 
 CLOCK_SKEW = timedelta(minutes=5)

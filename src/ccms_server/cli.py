@@ -15,16 +15,17 @@ from typing import Any
 import tomli_w
 from pydantic import ValidationError
 
+from ccms_protocol.files import write_atomic
+from ccms_protocol.wire import ReleaseManifest
+
 from . import release
 from .admin import Admin, AdminError
 from .bootstrap import build_services, make_hasher, passphrase_of
 from .ca import CaLayoutError, CaPaths, init_ca, issue_tls_identity
 from .db.engine import make_sessions
-from .files import write_atomic
 from .keys import KeyFileError
 from .logsetup import configure_logging
 from .settings import CONFIG_FILE_NAME, ServerSettings, load_settings
-from .wire import ReleaseManifest
 
 DEFAULT_INSTALL_PAGE = "https://www.eps.nds.scot.nhs.uk/CCMS/install.html"
 

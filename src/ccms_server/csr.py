@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from ccms_protocol.wire import ProblemCode
+
 from .ca import IssuablePublicKey, spki_sha256
 from .problems import ProblemError
-from .wire import ProblemCode
 
 _WHITESPACE = re.compile(rb"\s+")
 _PEM_ARMOUR = re.compile(rb"-----(BEGIN|END) [A-Z0-9 ]+-----")

@@ -10,12 +10,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ccms_protocol.files import private_dir
+
 from . import release
 from .admin import Admin, AdminError
 from .bootstrap import make_hasher
 from .ca import CaPaths, init_ca
 from .db.engine import make_sessions
-from .files import private_dir
 from .settings import ServerSettings, load_settings
 
 DEMO_EPOC = "8123456"

@@ -10,6 +10,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from ccms_protocol.wire import ProblemCode, client_subject
+
 from . import audit
 from .authn import Caller
 from .ca import CertificateAuthority, fingerprint_sha256
@@ -17,7 +19,6 @@ from .csr import CheckedCsr
 from .db.models import Account, EnrollmentRequest, IssuedCertificate, Pin, Terms, utcnow
 from .problems import ProblemError, RequestContext
 from .settings import ServerSettings
-from .wire import ProblemCode, client_subject
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Literal
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from .files import write_atomic
+from ccms_protocol.files import write_atomic
 
 KeyType = Literal["rsa2048", "rsa3072", "rsa4096", "ec-p256", "ec-p384"]
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .wire import ProblemCode
+from ccms_protocol.wire import ProblemCode
 
 
 @dataclass

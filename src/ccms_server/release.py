@@ -13,9 +13,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from pydantic import ValidationError
 
-from .files import write_atomic
+from ccms_protocol.files import write_atomic
+from ccms_protocol.wire import ReleaseManifest, ReleaseSigned, canonical_json
+
 from .keys import load_key, save_key
-from .wire import ReleaseManifest, ReleaseSigned, canonical_json
 
 
 class ReleaseError(Exception):

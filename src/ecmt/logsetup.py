@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ccms_server.files import private_dir
+from ccms_protocol.files import private_dir
 
 from .domain.text import clean_lines, clean_text
 

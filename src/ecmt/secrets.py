@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Protocol
 
-from ccms_server.files import private_dir, write_atomic
+from ccms_protocol.files import private_dir, write_atomic
 
 from .domain.errors import EcmtError, ErrorCode
 

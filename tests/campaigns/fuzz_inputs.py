@@ -14,9 +14,9 @@ from fuzz_targets import Wire
 from hypothesis import strategies as st
 from mutation import JSON_TOKENS, ODD_VALUES, JsonMutator, Mutator, Node, der_tree, tree_nodes
 
+from ccms_protocol.wire import canonical_json
 from ccms_server import release as server_release
 from ccms_server.csr import encode_base64_body
-from ccms_server.wire import canonical_json
 
 B64_TOKENS = (
     b"=",

@@ -21,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from ccms_protocol.wire import MEDIA_PKCS7_CERTS, MEDIA_PROBLEM, ProblemCode
 from ccms_server import release as server_release
 from ccms_server.csr import check_csr, decode_base64_body, encode_base64_body
 from ccms_server.http.api import parse_acceptance
@@ -28,7 +29,6 @@ from ccms_server.http.est import basic_credentials
 from ccms_server.http.middleware import EPOC
 from ccms_server.http.peer import _decode_forwarded
 from ccms_server.problems import ProblemError
-from ccms_server.wire import MEDIA_PKCS7_CERTS, MEDIA_PROBLEM, ProblemCode
 from ecmt import keys
 from ecmt.ccms.api import ApiClient
 from ecmt.ccms.est import EstClient, decode_certs

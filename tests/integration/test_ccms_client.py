@@ -634,7 +634,7 @@ def test_user_agent_request_ids_and_content_length(peers, our_ca, tmp_path):
 
 
 def test_json_posts_carry_a_content_length_too(peers, our_ca, tmp_path):
-    from ccms_server.wire import TermsDocument
+    from ccms_protocol.wire import TermsDocument
 
     ca, anchor = our_ca
     peer = peers(HttpsServer(issue_leaf(ca), status=204))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from client_cli import Run, ecmt
 
-from ccms_server.wire import MEDIA_PROBLEM
+from ccms_protocol.wire import MEDIA_PROBLEM
 from hostile_server import Behaviour, HostileServer
 
 ESC, BEL = "\x1b", "\x07"

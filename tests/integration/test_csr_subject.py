@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import NameOID
 
-from ccms_server.wire import (
+from ccms_protocol.wire import (
     API_PREFIX,
     EST_PREFIX,
     MEDIA_JSON,

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ccms_server.wire import MEDIA_PKCS7_CERTS
+from ccms_protocol.wire import MEDIA_PKCS7_CERTS
 from support import EST, certs_from_body, csr_body, rsa_key
 
 

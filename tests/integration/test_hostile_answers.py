@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from tls_fixtures import issue_leaf, make_ca
 
-from ccms_server.wire import MEDIA_PKCS7, MEDIA_PROBLEM
+from ccms_protocol.wire import MEDIA_PKCS7, MEDIA_PROBLEM
 from ecmt.ccms import transport
 from ecmt.ccms.api import ApiClient
 from ecmt.ccms.est import EstClient

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ccms_server.wire import short_reference
+from ccms_protocol.wire import short_reference
 from support import API, EST, Identity, certs_from_body, rsa_key
 
 

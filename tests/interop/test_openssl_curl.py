@@ -29,7 +29,7 @@ from support import API, EST, Harness
 
 pytestmark = pytest.mark.interop
 
-# The contract's literal values (not imported from ccms_server.wire: these tests check the wire).
+# The contract's literal values (not imported from ccms_protocol.wire: these tests check the wire).
 MEDIA_PKCS7 = "application/pkcs7-mime"
 MEDIA_CERTS_ONLY = "application/pkcs7-mime; smime-type=certs-only"
 MEDIA_PROBLEM = "application/problem+json"

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from ccms_server.wire import short_reference
+from ccms_protocol.wire import short_reference
 from ecmt import __version__
 from ecmt.domain.errors import ErrorCode
 from ecmt.domain.models import CertState

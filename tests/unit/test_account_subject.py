@@ -7,7 +7,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from pydantic import SecretStr
 
-from ccms_server.wire import AccountInfo, client_subject
+from ccms_protocol.wire import AccountInfo, client_subject
 from ecmt.domain.models import ClientIdentity, PinCredentials
 from ecmt.keys import account_subject, build_csr, generate
 from ecmt.services.renewal import RenewalRequest

@@ -1,4 +1,5 @@
-"""Dependency direction: the server never imports the client; the wire module stays small."""
+"""Dependency direction: the server never imports the client, the client imports the server
+only for demo mode, and the shared contract (ccms_protocol) imports neither."""
 
 from __future__ import annotations
 
@@ -26,10 +27,19 @@ def test_server_never_imports_the_desktop_client():
         assert not any(n == "ecmt" or n.startswith("ecmt.") for n in _imports(path)), path
 
 
-def test_wire_module_imports_nothing_of_the_server():
-    imports = _imports(SRC / "ccms_server" / "wire.py")
-    assert not any(n.startswith(".") or n.startswith("ccms_server") for n in imports)
-    assert not any(n.startswith(("aiohttp", "sqlalchemy")) for n in imports)
+def test_the_contract_imports_neither_side():
+    for path in (SRC / "ccms_protocol").rglob("*.py"):
+        imports = _imports(path)
+        assert not any(n.startswith(("ccms_server", "ecmt")) for n in imports), path
+        assert not any(n.startswith(("aiohttp", "sqlalchemy", "PySide6")) for n in imports), path
+
+
+def test_the_client_imports_the_server_only_for_demo_mode():
+    """The frozen desktop app can leave the server out: only demo mode needs it."""
+    allowed = {SRC / "ecmt" / "ui" / "demo.py"}
+    for path in (SRC / "ecmt").rglob("*.py"):
+        server = [n for n in _imports(path) if n == "ccms_server" or n.startswith("ccms_server.")]
+        assert not server or path in allowed, (path, server)
 
 
 def test_qt_only_under_ui():

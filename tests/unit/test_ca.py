@@ -6,9 +6,9 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from ccms_protocol.wire import client_subject
 from ccms_server.ca import CaLayoutError, CaPaths, CertificateAuthority, init_ca
 from ccms_server.keys import KeyFileError
-from ccms_server.wire import client_subject
 from support import rsa_key
 
 

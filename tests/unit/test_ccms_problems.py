@@ -10,7 +10,7 @@ from email.utils import format_datetime
 import pytest
 from requests.structures import CaseInsensitiveDict
 
-from ccms_server.wire import MEDIA_PROBLEM, ProblemCode
+from ccms_protocol.wire import MEDIA_PROBLEM, ProblemCode
 from ecmt.ccms.problems import FROM_SERVER, error_from_response, retry_after_seconds
 from ecmt.domain.errors import MESSAGES, ErrorCode
 

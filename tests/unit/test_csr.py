@@ -5,9 +5,9 @@ import base64
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from ccms_protocol.wire import ProblemCode
 from ccms_server.csr import check_csr, decode_base64_body, encode_base64_body
 from ccms_server.problems import ProblemError
-from ccms_server.wire import ProblemCode
 from support import csr_der, rsa_key
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ccms_server.wire import ProblemCode
+from ccms_protocol.wire import ProblemCode
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -9,7 +9,7 @@ import unicodedata
 
 import pytest
 
-from ccms_server.wire import MEDIA_PROBLEM
+from ccms_protocol.wire import MEDIA_PROBLEM
 from ecmt.ccms import problems
 from ecmt.ccms.problems import error_from_response
 from ecmt.domain.errors import ErrorCode

@@ -6,8 +6,8 @@ import json
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from ccms_protocol.wire import canonical_json
 from ccms_server import release
-from ccms_server.wire import canonical_json
 
 BODY = {
     "schema": 1,

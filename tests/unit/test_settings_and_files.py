@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from ccms_server.files import write_atomic
+from ccms_protocol.files import write_atomic
 from ccms_server.settings import load_settings
 
 

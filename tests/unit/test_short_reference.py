@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from ccms_server.wire import short_reference
+from ccms_protocol.wire import short_reference
 
 
 def test_eight_readable_characters_in_two_groups():

@@ -8,10 +8,11 @@ from pathlib import Path
 from aiohttp import web
 from pydantic import ValidationError
 
+from ccms_protocol.wire import API_PREFIX, MEDIA_JSON, ProblemCode, TermsAcceptance
+
 from ..authn import Caller
 from ..bootstrap import Services
 from ..problems import ProblemError
-from ..wire import API_PREFIX, MEDIA_JSON, ProblemCode, TermsAcceptance
 from .est import basic_credentials, context
 from .json_body import load_json
 from .middleware import EPOC

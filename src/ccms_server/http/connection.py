@@ -19,8 +19,9 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
 
+from ccms_protocol.wire import REQUEST_ID_HEADER, ProblemCode, short_reference
+
 from ..problems import ProblemError
-from ..wire import REQUEST_ID_HEADER, ProblemCode, short_reference
 from .responses import problem_response
 
 access_log = logging.getLogger("ccms_server.access")

@@ -8,12 +8,7 @@ import base64
 from aiohttp import web
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 
-from ..bootstrap import Services
-from ..csr import CheckedCsr, check_csr, decode_base64_body
-from ..csrattrs import csr_attributes
-from ..enrollment import Pending
-from ..problems import ProblemError, RequestContext
-from ..wire import (
+from ccms_protocol.wire import (
     EST_PREFIX,
     MEDIA_CSRATTRS,
     MEDIA_PKCS7,
@@ -21,6 +16,12 @@ from ..wire import (
     MEDIA_PKCS10,
     ProblemCode,
 )
+
+from ..bootstrap import Services
+from ..csr import CheckedCsr, check_csr, decode_base64_body
+from ..csrattrs import csr_attributes
+from ..enrollment import Pending
+from ..problems import ProblemError, RequestContext
 from .middleware import CLIENT, EPOC, REQUEST_ID
 from .peer import peer_certificate
 from .responses import base64_response as _base64

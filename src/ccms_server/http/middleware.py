@@ -12,10 +12,11 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from ccms_protocol.wire import REQUEST_ID_HEADER, ProblemCode, short_reference
+
 from ..problems import ProblemError
 from ..ratelimit import RateLimiter
 from ..settings import ServerSettings
-from ..wire import REQUEST_ID_HEADER, ProblemCode, short_reference
 from .connection import Connection
 from .peer import client_address, from_trusted_proxy, is_tls
 from .responses import http_exception_problem, problem_response

@@ -7,9 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
+from ccms_protocol.wire import MEDIA_PROBLEM, ProblemCode
+
 from ..csr import encode_base64_body
 from ..problems import ProblemError
-from ..wire import MEDIA_PROBLEM, ProblemCode
 
 BASIC_CHALLENGE = 'Basic realm="CCMS", charset="UTF-8"'
 

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from pydantic import ValidationError
 
-from ccms_server.wire import API_PREFIX, MEDIA_JSON, AccountInfo, TermsAcceptance, TermsDocument
+from ccms_protocol.wire import API_PREFIX, MEDIA_JSON, AccountInfo, TermsAcceptance, TermsDocument
 
 from ..domain.errors import EcmtError, ErrorCode
 from ..domain.models import PinCredentials

@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import pkcs7
 
-from ccms_server.wire import EST_PREFIX, MEDIA_PKCS10
+from ccms_protocol.wire import EST_PREFIX, MEDIA_PKCS10
 
 from ..domain.models import PinCredentials
 from .answers import Issued, Pending

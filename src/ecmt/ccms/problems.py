@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Literal
 
-from ccms_server.wire import MEDIA_PROBLEM, ProblemCode
+from ccms_protocol.wire import MEDIA_PROBLEM, ProblemCode
 
 from ..domain.errors import EcmtError, ErrorCode
 from ..domain.text import clean_text

@@ -14,7 +14,7 @@ from pathlib import Path
 import truststore
 from cryptography.hazmat.primitives import serialization
 
-from ccms_server.files import write_atomic
+from ccms_protocol.files import write_atomic
 
 from ..domain.errors import EcmtError, ErrorCode
 from ..domain.models import ClientIdentity

@@ -18,7 +18,7 @@ from secrets import token_urlsafe
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from ccms_server.files import private_dir, write_atomic
+from ccms_protocol.files import private_dir, write_atomic
 
 from .. import pkcs12
 from ..domain.errors import EcmtError, ErrorCode

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pydantic import SecretStr
 
-from ccms_server.files import write_atomic
+from ccms_protocol.files import write_atomic
 
 from ..domain.errors import EcmtError, ErrorCode
 

@@ -28,7 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pydantic import SecretStr
 
-from ccms_server.files import fsync_dir, write_atomic
+from ccms_protocol.files import fsync_dir, write_atomic
 
 from .. import pkcs12
 from ..domain.errors import EcmtError, ErrorCode

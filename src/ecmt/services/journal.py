@@ -17,7 +17,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from ccms_server.files import private_dir, write_atomic
+from ccms_protocol.files import private_dir, write_atomic
 
 from ..domain.errors import EcmtError, ErrorCode
 from ..domain.models import PrivateKey

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
-from ccms_server.wire import AccountInfo, TermsDocument
+from ccms_protocol.wire import AccountInfo, TermsDocument
 
 from ..domain.errors import EcmtError, ErrorCode
 from ..domain.models import ClientIdentity, PinCredentials

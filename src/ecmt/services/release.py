@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from packaging.version import InvalidVersion, Version
 from pydantic import ValidationError
 
-from ccms_server.files import write_atomic
-from ccms_server.wire import ReleaseArtifact, ReleaseManifest, ReleaseSigned
+from ccms_protocol.files import write_atomic
+from ccms_protocol.wire import ReleaseArtifact, ReleaseManifest, ReleaseSigned
 
 from .. import __version__
 from ..config import EcmtSettings, ReleaseKey

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from cryptography import x509
 
-from ccms_server.wire import AccountInfo
+from ccms_protocol.wire import AccountInfo
 
 from .. import keys
 from ..ccms.answers import Issued, Pending

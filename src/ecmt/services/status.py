@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from ccms_server.files import write_atomic
+from ccms_protocol.files import write_atomic
 
 from ..certstore.port import CertStore, KeyReaders
 from ..domain.models import CertState, Profile, StoredCertificate, common_name_of

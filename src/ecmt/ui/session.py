@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from .. import __version__
 
 if TYPE_CHECKING:  # only names for annotations: importing them would slow the start
-    from ccms_server.wire import AccountInfo, TermsDocument
+    from ccms_protocol.wire import AccountInfo, TermsDocument
 
     from ..app import App
     from ..domain.errors import EcmtError
@@ -24,7 +24,7 @@ def reference(error: EcmtError | None) -> str:
     """The short form users read out, then the full request id the logs hold."""
     if error is None or not error.reference:
         return "-"
-    from ccms_server.wire import short_reference
+    from ccms_protocol.wire import short_reference
 
     return f"{short_reference(error.reference)} ({error.reference})"
 

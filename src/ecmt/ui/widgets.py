@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ccms_server.wire import short_reference
+from ccms_protocol.wire import short_reference
 
 from ..config import Helpdesk
 from ..domain.errors import EcmtError

@@ -18,8 +18,8 @@ from pydantic import SecretStr
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit
 
-from ccms_server.files import write_atomic
-from ccms_server.wire import AccountInfo, TermsDocument
+from ccms_protocol.files import write_atomic
+from ccms_protocol.wire import AccountInfo, TermsDocument
 
 from ...app import App
 from ...domain.errors import EcmtError, ErrorCode

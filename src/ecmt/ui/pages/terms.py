@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QTextBrowser
 
-from ccms_server.wire import TermsDocument
+from ccms_protocol.wire import TermsDocument
 
 from ...domain.errors import EcmtError, ErrorCode
 from ...domain.text import clean_lines, clean_text
