@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from campaign_support import FIGURES_FILE
+from campaign_support import FIGURES_FILE, stop_server
+from fuzz_targets import Wire
 
 from support import Harness, make_template, start_harness
 
@@ -23,6 +25,14 @@ _FIGURES = pytest.StashKey[dict[str, Any]]()
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_FIGURES] = {}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every campaign test is marked, so `-m "not campaign"` leaves the campaigns out."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.campaign)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -54,4 +64,10 @@ def campaign_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harnes
     template = make_template(tmp_path_factory.mktemp("campaign-template") / "data")
     harness = start_harness(template, tmp_path_factory.mktemp("campaign-server") / "data")
     yield harness
-    harness.thread.stop()
+    stop_server(harness)
+
+
+@pytest.fixture(scope="session")
+def wire(campaign_server: Harness) -> Wire:
+    """Real bodies from one enrolment, the fuzz campaign's seeds (collected once)."""
+    return Wire.collect(campaign_server)

@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 from campaign_cli import ECMT, Client, Run, issued_serials, scan_for_secrets
+from campaign_support import stop_server
 from rig import FAULT, Rig
 
 from support import FAST_ARGON2, Harness, make_template, require_tool, start_harness
@@ -58,7 +59,7 @@ def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
         **FAST_ARGON2,
     )
     yield harness
-    harness.thread.stop()
+    stop_server(harness)
 
 
 def _args(rig: Rig, client: Client, epoc: str, pin: bool) -> list[str]:
@@ -234,4 +235,5 @@ def test_crash_point(
         **result,
         "what": dict(POINTS)[point],
         "how": MODES[mode],
+        "index": CASES.index((mode, point)),
     }

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from campaign_cli import Client, Run, exit_status_matches, issued_serials, scan_for_secrets
+from campaign_support import stop_server
 from rig import FAULT, FAULTS, Fault, Rig
 
 from ecmt import keys
@@ -68,7 +69,7 @@ def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
         **FAST_ARGON2,
     )
     yield harness
-    harness.thread.stop()
+    stop_server(harness)
 
 
 def renew_args(rig: Rig, client: Client, fault: Fault | None, epoc: str, pin: bool) -> list[str]:
@@ -256,7 +257,10 @@ def test_fault(
     result = results[(stage, fault_name)]
     if isinstance(result, BaseException):
         raise result
-    figures.setdefault("faults", {})[f"{stage}/{fault_name}"] = result
+    figures.setdefault("faults", {})[f"{stage}/{fault_name}"] = {
+        **result,
+        "index": CASES.index((stage, fault_name)),
+    }
 
 
 def _certificate(server: Harness, serial: str) -> Any:

@@ -26,11 +26,6 @@ FAILURES = ROOT / "build" / "campaigns" / "failures"
 MAX_REPORTED = 10
 
 
-@pytest.fixture(scope="module")
-def wire(campaign_server: Any) -> Wire:
-    return Wire.collect(campaign_server)
-
-
 def _tally(figures: dict[str, Any], name: str) -> dict[str, Any]:
     target = TARGETS[name]
     fuzz = figures.setdefault("fuzz", {})
