@@ -61,6 +61,7 @@ class EcmtSettings(BaseSettings):
     default_epoc: str | None = None
     approval_deadline_seconds: int = Field(900, ge=0)
     renewal_window_days: int = Field(30, ge=0)
+    auto_renew: bool = False  # the daily check renews with the current certificate
     helpdesks: list[Helpdesk] = Field(default_factory=list)
     notices: list[str] = Field(default_factory=list)
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir(APP)))

@@ -1,4 +1,5 @@
-"""The subcommands: status, renew, backup, check-release. Each returns its exit status."""
+"""The subcommands: status, renew, backup, terms, check-release, remind, doctor. Each returns
+its exit status."""
 
 from __future__ import annotations
 
@@ -80,6 +81,10 @@ def run_status(args: argparse.Namespace, out: Output) -> int:
 
 
 def run_renew(args: argparse.Namespace, out: Output) -> int:
+    if args.if_expiring_within is not None:  # the unattended path has its own rules
+        from .scheduled import run_unattended_renew
+
+        return run_unattended_renew(args, out)
     app = _app(args)
     backup_password = None
     if args.backup:  # check the backup inputs before anything is sent
@@ -264,10 +269,27 @@ def run_check_release(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+# --- remind, doctor (cli/scheduled.py, imported when they run) ----------------------
+
+
+def run_remind(args: argparse.Namespace, out: Output) -> int:
+    from .scheduled import run_remind as run
+
+    return run(args, out)
+
+
+def run_doctor(args: argparse.Namespace, out: Output) -> int:
+    from .scheduled import run_doctor as run
+
+    return run(args, out)
+
+
 RUNNERS: dict[str, Callable[[argparse.Namespace, Output], int]] = {
     "status": run_status,
     "renew": run_renew,
     "backup": run_backup,
     "terms": run_terms,
     "check-release": run_check_release,
+    "remind": run_remind,
+    "doctor": run_doctor,
 }

@@ -23,6 +23,9 @@ _EXIT: dict[int, set[ErrorCode]] = {
         ErrorCode.ACCOUNT_LOCKED,
         ErrorCode.CERT_NOT_ACCEPTED,
         ErrorCode.NO_CURRENT_CERT,
+        ErrorCode.CERT_RENEWAL_DUE,
+        ErrorCode.CERT_EXPIRED,
+        ErrorCode.CERT_WRONG_CA,
         ErrorCode.EPOC_INVALID,
         ErrorCode.EPOC_MISSING,
         ErrorCode.PIN_MISSING,
@@ -38,6 +41,8 @@ _EXIT: dict[int, set[ErrorCode]] = {
         ErrorCode.TLS_HOSTNAME,
         ErrorCode.TLS_CLOCK,
         ErrorCode.TLS_ERROR,
+        ErrorCode.TLS_INTERCEPTED,
+        ErrorCode.CLOCK_SKEW,
         ErrorCode.SERVICE_UNAVAILABLE,
         ErrorCode.RATE_LIMITED,
         ErrorCode.SERVER_ERROR,
@@ -56,6 +61,9 @@ _EXIT: dict[int, set[ErrorCode]] = {
         ErrorCode.KEYRING_UNAVAILABLE,
         ErrorCode.JOURNAL_UNREADABLE,
         ErrorCode.STORE_LEGACY_KEY,
+        ErrorCode.STORE_BROWSER_RUNNING,
+        ErrorCode.STORE_LOCKED,
+        ErrorCode.STORE_ACCESS_REFUSED,
     },
     7: {ErrorCode.RELEASE_BLOCKED},
     8: {
@@ -82,9 +90,12 @@ _EXIT: dict[int, set[ErrorCode]] = {
         ErrorCode.RELEASE_ROLLBACK,
         ErrorCode.RELEASE_UNAVAILABLE,
     },
+    13: {ErrorCode.AUTO_RENEW_TRIED_TODAY, ErrorCode.AUTO_RENEW_STOPPED},
+    14: {ErrorCode.SCHEDULER_UNAVAILABLE, ErrorCode.SCHEDULER_FAILED},
     130: {ErrorCode.CANCELLED},
 }
 EXIT_CODES = {code: status for status, codes in _EXIT.items() for code in codes}
+NOT_DUE = 12  # `renew --if-expiring-within`: the certificate is not inside the window
 DETAIL_LIMIT = 1000  # server text is already cut to 300 where it enters; this is the net
 
 

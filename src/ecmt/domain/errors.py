@@ -80,6 +80,20 @@ class ErrorCode(StrEnum):
     UNEXPECTED = "ECMT-UNEXPECTED"
     # the Windows certificate store
     STORE_LEGACY_KEY = "ECMT-STORE-LEGACY-KEY"
+    # reminders, unattended renewal and the connection check
+    SCHEDULER_UNAVAILABLE = "ECMT-SCHEDULER-UNAVAILABLE"
+    SCHEDULER_FAILED = "ECMT-SCHEDULER-FAILED"
+    AUTO_RENEW_TRIED_TODAY = "ECMT-AUTO-RENEW-TRIED-TODAY"
+    AUTO_RENEW_STOPPED = "ECMT-AUTO-RENEW-STOPPED"
+    TLS_INTERCEPTED = "ECMT-TLS-INTERCEPTED"
+    CLOCK_SKEW = "ECMT-CLOCK-SKEW"
+    CERT_RENEWAL_DUE = "ECMT-CERT-RENEWAL-DUE"
+    CERT_EXPIRED = "ECMT-CERT-EXPIRED"
+    CERT_WRONG_CA = "ECMT-CERT-WRONG-CA"
+    # browsers' stores and the macOS keychain
+    STORE_BROWSER_RUNNING = "ECMT-STORE-BROWSER-RUNNING"
+    STORE_LOCKED = "ECMT-STORE-LOCKED"
+    STORE_ACCESS_REFUSED = "ECMT-STORE-ACCESS-REFUSED"
 
 
 class EcmtError(Exception):
@@ -323,5 +337,54 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.STORE_LEGACY_KEY: (
         "Windows stored the key in an old kind of key store",
         "Nothing was installed. Ask your IT to check this computer's key storage settings.",
+    ),
+    ErrorCode.SCHEDULER_UNAVAILABLE: (
+        "Reminders cannot be set up on this computer",
+        "Ask your IT to set up the daily check, or check the certificate's date yourself.",
+    ),
+    ErrorCode.SCHEDULER_FAILED: (
+        "The computer's scheduler refused the daily check",
+        "Try again. If it happens again, ask your IT and give them the detail line.",
+    ),
+    ErrorCode.AUTO_RENEW_TRIED_TODAY: (
+        "Automatic renewal was already tried today",
+        "Nothing was sent. It is tried again tomorrow, or renew now in the program.",
+    ),
+    ErrorCode.AUTO_RENEW_STOPPED: (
+        "Automatic renewal has stopped",
+        "The service did not accept the current certificate. Renew in the program with "
+        "your PIN letter; automatic renewal starts again after that.",
+    ),
+    ErrorCode.TLS_INTERCEPTED: (
+        "Your network is inspecting secure connections to the service",
+        "Do not carry on. Ask your IT to exempt the service's address from HTTPS inspection.",
+    ),
+    ErrorCode.CLOCK_SKEW: (
+        "This computer's clock is wrong by more than 5 minutes",
+        "Set the correct date and time (or ask your IT to), then try again.",
+    ),
+    ErrorCode.CERT_RENEWAL_DUE: (
+        "Your certificate expires soon",
+        "Renew it now: open the program and choose Renew.",
+    ),
+    ErrorCode.CERT_EXPIRED: (
+        "Your certificate has expired",
+        "Renew it in the program with the PIN from your most recent PIN letter.",
+    ),
+    ErrorCode.CERT_WRONG_CA: (
+        "Your certificate was not issued by this service",
+        "Check the service address in the settings, or ask your IT.",
+    ),
+    ErrorCode.STORE_BROWSER_RUNNING: (
+        "Firefox needs to be closed first",
+        "Close every Firefox window, wait a few seconds, then try again.",
+    ),
+    ErrorCode.STORE_LOCKED: (
+        "The keychain is locked",
+        "Unlock it (log in to this Mac again, or unlock it in Keychain Access), then try again.",
+    ),
+    ErrorCode.STORE_ACCESS_REFUSED: (
+        "The Mac did not allow this program to use the keychain",
+        "Try again, and when the Mac asks, type your login password and choose Allow.",
     ),
 }
