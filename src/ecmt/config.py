@@ -16,6 +16,7 @@ import platformdirs
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
@@ -24,6 +25,7 @@ from pydantic_settings import (
 
 from .domain.errors import EcmtError, ErrorCode
 from .domain.models import BackupFormat, SupersededPolicy
+from .machine_registry import registry_settings
 
 APP = "ecmt"
 KeyAlgorithm = Literal["rsa2048", "rsa3072", "ec-p256"]
@@ -88,7 +90,9 @@ class EcmtSettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         files: list[Path] = settings_cls.model_config.get("toml_file") or []  # type: ignore[assignment]
         tomls = [TomlConfigSettingsSource(settings_cls, toml_file=f) for f in reversed(files)]
-        return (init_settings, env_settings, *tomls)
+        # Windows: the MSI's deployment properties, just above the lowest file (packaged)
+        machine = InitSettingsSource(settings_cls, init_kwargs=registry_settings())
+        return (init_settings, env_settings, *tomls[:-1], machine, *tomls[-1:])
 
 
 def default_config_files(extra: Path | None = None) -> list[Path]:
