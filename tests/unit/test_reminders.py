@@ -96,7 +96,8 @@ def test_each_threshold_is_shown_once_and_remembered(tmp_path):
     first = check(tmp_path, found, shown).run()
     assert first.delivered
     assert first.shown.title == "Your ePractitioner certificate expires in 13 days"
-    assert "13 days left" in first.shown.text and "Click here" in first.shown.text
+    assert "13 days left" in first.shown.text
+    assert "Click here" in first.shown.text
     again = check(tmp_path, found, shown).run()
     assert again.shown is None
     assert again.line.endswith("nothing due")
@@ -125,7 +126,8 @@ def test_a_reminder_that_could_not_be_shown_comes_again(tmp_path):
 def test_expired_and_a_new_certificate_starts_afresh(tmp_path):
     shown = Shown()
     result = check(tmp_path, [status(-2)], shown).run()
-    assert result.shown.kind == "expired" and result.shown.urgent
+    assert result.shown.kind == "expired"
+    assert result.shown.urgent
     renewed = status(365, fingerprint="bb" * 32)
     assert check(tmp_path, [renewed], shown).run().shown is None
     soon = status(50, fingerprint="bb" * 32)
@@ -172,7 +174,8 @@ def unattended(tmp_path, found, renew, elevation=False, now=NOW) -> UnattendedRe
 def test_not_due_sends_nothing(tmp_path):
     renew = FakeRenewal()
     outcome = unattended(tmp_path, [status(45)], renew).run(30)
-    assert not outcome.renewed and outcome.current.days_left == 45
+    assert not outcome.renewed
+    assert outcome.current.days_left == 45
     assert renew.calls == 0
 
 

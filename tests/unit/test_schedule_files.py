@@ -258,7 +258,8 @@ def test_systemd_user_commands(tmp_path):
         ("systemctl", "--user", "disable", "--now", "ecmt-remind.timer"),
         ("systemctl", "--user", "daemon-reload"),
     ]
-    assert not service.exists() and not timer.exists()
+    assert not service.exists()
+    assert not timer.exists()
     assert systemd.status() is None
 
 
