@@ -87,6 +87,28 @@ class Wire:
     forwarded: list[bytes] = field(default_factory=list)
     release_state: Path = Path()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Keys and certificates as bytes, so a worker process can have the same Wire."""
+        state = {k: v for k, v in self.__dict__.items() if k != "_issued"}
+        state["key"] = self.key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        state["cas"] = [c.public_bytes(serialization.Encoding.DER) for c in self.cas]
+        if self.release_key is not None:
+            state["release_key"] = self.release_key.private_bytes_raw()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        state["key"] = serialization.load_der_private_key(state["key"], None)
+        state["cas"] = [x509.load_der_x509_certificate(c) for c in state["cas"]]
+        if state.get("release_key") is not None:
+            raw = state["release_key"]
+            state["release_key"] = ed25519.Ed25519PrivateKey.from_private_bytes(raw)
+        self.__dict__.update(state)
+
     @property
     def issued(self) -> x509.Certificate:
         if not hasattr(self, "_issued"):

@@ -274,3 +274,28 @@ def _certificate(server: Harness, serial: str) -> Any:
             select(IssuedCertificate).where(IssuedCertificate.serial == serial)
         ).one()
         return x509.load_der_x509_certificate(row.der)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a resumed request refused for new terms resumes again without the terms step "
+    "(docs/reliability.md, fault injection, open)",
+)
+def test_terms_changed_while_a_request_waits(upstream: Harness, tmp_path: Path) -> None:
+    """The request is saved and refused (nothing issued); the service then publishes new
+    terms. A second run with --accept-terms should accept them and complete."""
+    rig = Rig(upstream)
+    try:
+        client = Client(tmp_path, f"files:{tmp_path / 'store'}")
+        epoc = upstream.add_account()
+        pin = upstream.issue_pin(epoc)
+        rig.arm(FAULT["server-error-500"], "simpleenroll", None)
+        first = renew(rig, client, None, epoc, pin)
+        assert first.code == "ECMT-SERVER-ERROR", first.stderr
+        assert client.pending(epoc) is not None
+        upstream.admin.publish_terms("2", "Acceptable Use Policy", "New terms.\n")
+        rig.disarm()
+        second = renew(rig, client, None, epoc, pin)
+    finally:
+        rig.stop()
+    assert second.returncode == 0, second.stderr

@@ -9,19 +9,25 @@ Counts per parser: STRUCTURED + MUTATED inputs, times ECMT_FUZZ_SCALE.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import pytest
 from campaign_support import ROOT, base_seed, scale
 from fuzz_inputs import mutator_for, strategy_for
-from fuzz_targets import TARGETS, Wire, corpus_cases, outcome_of
+from fuzz_targets import RELEASE_STATE, TARGETS, Wire, corpus_cases, outcome_of
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 
 STRUCTURED = 1_000
 MUTATED = 100_000
+WORKERS = max(1, min(2, os.cpu_count() or 1))  # CI has 2 cores
+CHUNK_LIMIT = 1200  # seconds: a bound on a hung loop, not a speed requirement
 FAILURES = ROOT / "build" / "campaigns" / "failures"
 MAX_REPORTED = 10
 
@@ -57,19 +63,57 @@ def _seed_of(name: str) -> int:
     return base_seed() + int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
 
 
-@pytest.mark.parametrize("name", list(TARGETS))
-def test_mutated_inputs(name: str, wire: Wire, figures: dict[str, Any]) -> None:
+def fuzz_chunk(
+    name: str, wire: Wire, seed: int, count: int, state: Path
+) -> tuple[Counter[str], list[tuple[str, bytes]]]:
+    """`count` mutated inputs from `seed`, in a worker process: outcomes and failures."""
+    import logging
+
+    logging.disable(logging.WARNING)  # the server logs each unreadable forwarded certificate
+    wire.release_state = state
+    wire.release_state.write_bytes(RELEASE_STATE)
     target = TARGETS[name]
-    produce = mutator_for(name, wire, _seed_of(name))
+    produce = mutator_for(name, wire, seed)
     outcomes: Counter[str] = Counter()
-    failures: list[str] = []
-    count = MUTATED * scale()
+    failures: list[tuple[str, bytes]] = []
     for _ in range(count):
         data = produce()
         outcome, failure = outcome_of(target, wire, data)
         outcomes[outcome] += 1
         if failure is not None and len(failures) < MAX_REPORTED:
-            failures.append(f"{failure} <- {_save(name, data)}")
+            failures.append((failure, data))
+    return outcomes, failures
+
+
+@pytest.fixture(scope="module")
+def workers() -> Iterator[ProcessPoolExecutor]:
+    """The mutation loops run on every core (spawned: no server thread is copied along)."""
+    with ProcessPoolExecutor(max_workers=WORKERS, mp_context=get_context("spawn")) as pool:
+        yield pool
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_mutated_inputs(
+    name: str,
+    wire: Wire,
+    workers: ProcessPoolExecutor,
+    figures: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    target = TARGETS[name]
+    count = MUTATED * scale()
+    shares = [count // WORKERS + (1 if i < count % WORKERS else 0) for i in range(WORKERS)]
+    chunks = [
+        workers.submit(fuzz_chunk, name, wire, _seed_of(name) + i, n, tmp_path / f"state-{i}")
+        for i, n in enumerate(shares)
+    ]
+    outcomes: Counter[str] = Counter()
+    failures: list[str] = []
+    for chunk in chunks:
+        found, failed = chunk.result(timeout=CHUNK_LIMIT)
+        outcomes += found
+        failures += [f"{failure} <- {_save(name, data)}" for failure, data in failed]
+    assert sum(outcomes.values()) == count
     tally = _tally(figures, name)
     tally["mutated"] = count
     tally["failures"] += sum(n for o, n in outcomes.items() if o not in target.allowed)
