@@ -182,14 +182,18 @@ def _installed_words(installed: Installed) -> str:
 
 
 def _install(app: App, args: argparse.Namespace, out: Output) -> int:
-    scheduler = pick_scheduler(RUNNER, store_value=app.store_value, as_system=args.as_system)
-    if getattr(scheduler, "scope", "user") != "user" and app.store.needs_elevation():
-        raise EcmtError(
-            ErrorCode.STORE_ELEVATION_REQUIRED,
-            "a check for everyone on this computer is set up by an administrator",
-        )
-    job = Job((*ecmt_program(), *carried_options(args), "remind", "run"), hour=args.hour)
-    installed = scheduler.install(job)
+    from ..services.schedule import install_daily_check
+
+    options = carried_options(args)
+    installed = install_daily_check(
+        RUNNER,
+        store_value=app.store_value,
+        needs_elevation=app.store.needs_elevation(),
+        options=options,
+        hour=args.hour,
+        as_system=args.as_system,
+    )
+    job = Job((*ecmt_program(), *options, "remind", "run"), hour=args.hour)
     auto = (
         "It also renews with the current certificate when "
         f"{app.settings.renewal_window_days} days or fewer are left (auto_renew)."
@@ -258,25 +262,10 @@ _SYMBOL = {"ok": "✔", "warning": "!", "problem": "✖"}
 
 
 def run_doctor(args: argparse.Namespace, out: Output) -> int:
-    from ..services.doctor import Doctor, release_words, worst
+    from ..services.doctor import check_connection, worst
 
     app = _app(args)
-
-    def certificates() -> list[tuple[Any, Any]]:
-        pairs = []
-        for status in app.status.certificates():
-            stored = app.store.find(status.fingerprint)
-            if stored is not None:
-                pairs.append((status, stored.certificate))
-        return pairs
-
-    doctor = Doctor(
-        app.settings,
-        certificates=certificates,
-        store_name=app.store_name,
-        release=release_words(app.release),
-    )
-    findings = doctor.run()
+    findings = check_connection(app)
     first = worst(findings)
     levels = {f.level.value for f in findings}
     overall = "problem" if "problem" in levels else "warning" if "warning" in levels else "ok"

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from cryptography import x509
@@ -35,6 +36,9 @@ from ..domain.models import CertState
 from ..domain.text import clean_text
 from .release import ReleaseCheck
 from .status import CertificateStatus
+
+if TYPE_CHECKING:
+    from ..app import App
 
 MAX_SKEW = timedelta(minutes=5)
 _HEAD_LIMIT = 64 * 1024
@@ -642,3 +646,23 @@ def release_words(check: ReleaseCheck) -> ReleaseWords:
         return Finding("service", Level.OK, f"{signed} This version ({running}) is up to date.")
 
     return words
+
+
+def check_connection(app: App) -> list[Finding]:
+    """Every check, for this app's settings and store: the CLI and the desktop's button."""
+
+    def certificates() -> list[tuple[CertificateStatus, x509.Certificate]]:
+        pairs = []
+        for status in app.status.certificates():
+            stored = app.store.find(status.fingerprint)
+            if stored is not None:
+                pairs.append((status, stored.certificate))
+        return pairs
+
+    doctor = Doctor(
+        app.settings,
+        certificates=certificates,
+        store_name=app.store_name,
+        release=release_words(app.release),
+    )
+    return doctor.run()

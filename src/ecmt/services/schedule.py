@@ -445,3 +445,24 @@ def pick_scheduler(
         ErrorCode.SCHEDULER_UNAVAILABLE,
         "no systemd user session answers (systemctl --user) and there is no crontab",
     )
+
+
+def install_daily_check(
+    runner: Runner,
+    *,
+    store_value: str,
+    needs_elevation: bool,
+    options: Sequence[str] = (),
+    hour: int = 10,
+    as_system: bool = False,
+) -> Installed:
+    """`ecmt remind install`, and the "Remind me before it expires" box: the check with
+    the same store and settings files as this run. A check for everyone on a Windows
+    computer is set up by an administrator."""
+    scheduler = pick_scheduler(runner, store_value=store_value, as_system=as_system)
+    if getattr(scheduler, "scope", "user") != "user" and needs_elevation:
+        raise EcmtError(
+            ErrorCode.STORE_ELEVATION_REQUIRED,
+            "a check for everyone on this computer is set up by an administrator",
+        )
+    return scheduler.install(Job((*ecmt_program(), *options, "remind", "run"), hour=hour))

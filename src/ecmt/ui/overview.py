@@ -178,9 +178,14 @@ class OverviewWindow(QMainWindow):
         self.copy_button = button(
             "Copy &support details", "Copy support details", self.copy_support_details
         )
+        self.check_button = button(
+            "Check my &connection", "Check my connection", self.check_connection
+        )
+        self.connection_dialog: object | None = None
         for widget in (self.renew_button, self.backup_button, self.details_button):
             row.addWidget(widget)
         row.addStretch(1)
+        row.addWidget(self.check_button)
         row.addWidget(self.help_button)
         row.addWidget(self.copy_button)
         layout.addLayout(row)
@@ -235,8 +240,14 @@ class OverviewWindow(QMainWindow):
             "&Helpdesk numbers", self.show_help, QKeySequence.StandardKey.HelpContents
         )
         self.copy_action = self._action("&Copy support details", self.copy_support_details)
+        self.check_action = self._action("Check my c&onnection", self.check_connection)
         self.about_action = self._action("&About", self.show_about)
-        for action in (self.helpdesk_action, self.copy_action, self.about_action):
+        for action in (
+            self.helpdesk_action,
+            self.copy_action,
+            self.check_action,
+            self.about_action,
+        ):
             help_menu.addAction(action)
 
     def _action(
@@ -440,6 +451,15 @@ class OverviewWindow(QMainWindow):
             helpdesk_text(self.session),
             detail=self.session.support_details(),
         )
+
+    def check_connection(self) -> None:
+        """Check my connection: the findings in a dialog, the checks off the GUI thread."""
+        from .connection_check import ConnectionCheckDialog
+
+        session = self.session
+        dialog = ConnectionCheckDialog(lambda: session.app, self)
+        self.connection_dialog = dialog
+        dialog.show()
 
     def show_about(self) -> None:
         self._message(

@@ -71,6 +71,15 @@ class VersionPage(StepPage):
         content.addLayout(self.facts)
         content.addWidget(self.notes_label)
         content.addWidget(self.notes, 3)
+        self.check_button = button(
+            "Check my &connection", "Check my connection", self.check_connection
+        )
+        self.check_button.setToolTip(
+            "Test the way to the certificate service step by step, in plain words"
+        )
+        content.addWidget(self.check_button)
+        content.setAlignment(self.check_button, Qt.AlignmentFlag.AlignLeft)
+        self.connection_dialog: object | None = None
         content.addStretch(1)  # takes the room when there are no notes to show
         self.body.addWidget(area, 1)
         take_spare_height(self.layout(), self.body)
@@ -141,6 +150,15 @@ class VersionPage(StepPage):
             extra = f"This program tried to reach {self.session.app.settings.server_url}."
         self.show_error(error, extra)
         self.complete = False
+
+    def check_connection(self) -> None:
+        """Check my connection: the findings in a dialog, the checks off the GUI thread."""
+        from ..connection_check import ConnectionCheckDialog
+
+        session = self.session
+        dialog = ConnectionCheckDialog(lambda: session.app, self)
+        self.connection_dialog = dialog
+        dialog.show()
 
     def open_download(self) -> None:
         decision = self.session.release
