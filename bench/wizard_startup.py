@@ -43,20 +43,30 @@ sys.exit(app.exec())
 
 
 def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
-    for number in range(90, 120):
+    """A fresh X server on a free display, once it accepts clients (its socket appears a
+    moment before it does)."""
+    for number in range(90, 140):
         display = f":{number}"
-        if Path(f"/tmp/.X11-unix/X{number}").exists():
+        if Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
             continue
         proc = subprocess.Popen(
             ["Xvfb", display, "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for _ in range(100):
-            if Path(f"/tmp/.X11-unix/X{number}").exists():
+        for _ in range(200):
+            answers = subprocess.run(
+                ["xprop", "-display", display, "-root", "-len", "0", "_NET_WM_NAME"],
+                capture_output=True,
+                check=False,
+            )
+            if answers.returncode == 0:
                 return proc, display
+            if proc.poll() is not None:
+                break
             time.sleep(0.05)
         proc.kill()
+        proc.wait()
     raise SystemExit("could not start Xvfb")
 
 
@@ -83,7 +93,9 @@ def measure(argv: list[str], title: str, env: dict[str, str]) -> tuple[float, in
             if found.returncode == 0 and found.stdout.strip():
                 break
             if proc.poll() is not None or time.perf_counter() > deadline:
-                raise SystemExit(f"no window {title!r} from {argv[0]}")
+                proc.kill()
+                _, err = proc.communicate(timeout=10)
+                raise SystemExit(f"no window {title!r} from {argv[0]}: {err.decode()[-800:]}")
             time.sleep(0.005)
         elapsed = time.perf_counter() - started
         memory = peak_kib(proc.pid)
@@ -172,7 +184,7 @@ def main() -> int:
                 results[name].append(measure(argv, title, env))
         checked = first_page_offers_next(ecmt_argv, home)
     finally:
-        xvfb.kill()
+        xvfb.terminate()  # not kill: Xvfb then removes its socket and lock files
         xvfb.wait(10)
         shutil.rmtree(home, ignore_errors=True)
 

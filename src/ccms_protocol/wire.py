@@ -7,7 +7,6 @@ free of server internals (no database, no aiohttp, no CA code).
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -19,6 +18,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.x509.oid import NameOID
 from pydantic import BaseModel, ConfigDict, Field
+
+from .reference import short_reference as short_reference
 
 EST_PREFIX = "/.well-known/est/"
 API_PREFIX = "/ccms/v1/"
@@ -221,18 +222,6 @@ class ReleaseManifest(_Wire):
                 continue
             return True
         return False
-
-
-_READABLE = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32: no I, L, O or U
-
-
-def short_reference(request_id: str) -> str:
-    """Eight characters that name one request over the phone ("7K3M-9QXA"): the request
-    id's 36 characters are hard to read out. Both sides derive it from the id, so the
-    server's log carries it beside the full id and the helpdesk can search either."""
-    number = int.from_bytes(hashlib.sha256(request_id.encode()).digest()[:5], "big")
-    chars = "".join(_READABLE[(number >> shift) & 31] for shift in range(35, -1, -5))
-    return f"{chars[:4]}-{chars[4:]}"
 
 
 def canonical_json(value: Any) -> bytes:

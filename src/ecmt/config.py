@@ -8,7 +8,6 @@ Files are TOML at platformdirs locations (`site_config_dir("ecmt")/config.toml` 
 from __future__ import annotations
 
 import tomllib
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from .config_files import config_files
 from .domain.errors import EcmtError, ErrorCode
 from .domain.models import BackupFormat, SupersededPolicy
 from .machine_registry import registry_settings
@@ -97,17 +97,9 @@ class EcmtSettings(BaseSettings):
 
 def default_config_files(extra: Path | None = None) -> list[Path]:
     """Lowest priority first: packaged defaults, machine-wide, per-user, then --config."""
-    packaged = Path(str(resources.files("ecmt").joinpath("resources/defaults.toml")))
-    files = [
-        packaged,
-        Path(platformdirs.site_config_dir(APP)) / "config.toml",
-        Path(platformdirs.user_config_dir(APP)) / "config.toml",
-    ]
-    if extra is not None:
-        if not extra.is_file():
-            raise EcmtError(ErrorCode.CONFIG_INVALID, f"no configuration file at {extra}")
-        files.append(extra)
-    return files
+    if extra is not None and not extra.is_file():
+        raise EcmtError(ErrorCode.CONFIG_INVALID, f"no configuration file at {extra}")
+    return config_files(extra)
 
 
 def load_settings(

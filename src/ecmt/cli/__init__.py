@@ -85,9 +85,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _desktop(args: argparse.Namespace) -> int:
     """No subcommand: the wizard (Qt is imported only now, so scripts never pay for it)."""
+    from pathlib import Path
+
+    from ..config_files import start_values
     from ..ui.main import run_gui
 
-    return run_gui(None if args.demo else lambda: settings_from_args(args), demo=args.demo)
+    if args.demo:
+        return run_gui(None, demo=True)
+    start = start_values(Path(args.config) if args.config else None, args.store)
+    return run_gui(lambda: settings_from_args(args), start=start)
 
 
 if __name__ == "__main__":

@@ -5,13 +5,19 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from pydantic import SecretStr
+
+# the plain enums live apart, so the desktop app can show its first window without
+# loading cryptography or pydantic; they are re-exported here for everyone else
+from .states import BackupFormat as BackupFormat
+from .states import CertState as CertState
+from .states import RenewalStage as RenewalStage
+from .states import SupersededPolicy as SupersededPolicy
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -29,41 +35,6 @@ def epoc_of(cert: x509.Certificate) -> str | None:
 def common_name_of(cert: x509.Certificate) -> str:
     values = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     return str(values[0].value) if values else cert.subject.rfc4514_string()
-
-
-class CertState(StrEnum):
-    VALID = "valid"
-    RENEWAL_DUE = "renewal-due"
-    EXPIRED = "expired"
-    NOT_YET_VALID = "not-yet-valid"
-
-
-class BackupFormat(StrEnum):
-    """PKCS#12 encryption, offered to users in plain words."""
-
-    LEGACY = "legacy"  # 3DES + SHA-1 MAC: opens on every Windows and Mac version
-    MODERN = "modern"  # AES-256 + SHA-256 MAC: Windows 10 1709+, recent macOS
-
-    @property
-    def plain_words(self) -> str:
-        if self is BackupFormat.LEGACY:
-            return "Works on all Windows and Mac versions"
-        return "Modern (stronger; needs Windows 10 or newer, or a recent Mac)"
-
-
-class SupersededPolicy(StrEnum):
-    REMOVE = "remove"
-    KEEP_UNTIL_EXPIRY = "keep-until-expiry"
-
-
-class RenewalStage(StrEnum):
-    GENERATING_KEY = "generating key"
-    SENDING_REQUEST = "sending request"
-    WAITING_FOR_APPROVAL = "waiting for approval"
-    DOWNLOADING = "downloading"
-    CHECKING = "checking the certificate"
-    INSTALLING = "installing"
-    VERIFYING = "verifying the install"
 
 
 @dataclass(frozen=True)

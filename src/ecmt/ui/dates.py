@@ -11,6 +11,10 @@ MONTHS = (
 )
 
 
+def days_text(days: int) -> str:
+    return "1 day" if days == 1 else f"{days} days"
+
+
 def long_date(moment: datetime | date) -> str:
     """'28 November 2027'."""
     return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"

@@ -4,6 +4,11 @@
 or a picture shows is what a user gets. Each renewal walk gets a fresh session: a second
 renewal in the same run starts from nothing, sends its own request and reports only what
 it did itself.
+
+The first window shows before the settings, the store and cryptography are loaded: the
+app is built on first use off the GUI thread (ui/session.py), and which window comes
+first is remembered from the last run (ui/first_window.py), then checked in the
+background.
 """
 
 from __future__ import annotations
@@ -17,17 +22,20 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from ..app import build_app
-from ..config import EcmtSettings
+from ..config_files import StartValues, start_values
 from ..domain.errors import EcmtError, ErrorCode
-from ..domain.models import CertState
-from ..logsetup import configure
-from . import tasks
-from .session import WizardSession
+from . import first_window, tasks
+from .session import AppSource, WizardSession
+from .widgets import FirstPaint
 
 if TYPE_CHECKING:
+    from datetime import datetime
+    from pathlib import Path
+
+    from ..app import App
+    from ..config import EcmtSettings
     from .demo import DemoEnvironment
     from .overview import OverviewWindow
     from .wizard import RenewalWizard
@@ -63,13 +71,21 @@ def quit_on_signals(qt_app: QApplication) -> None:
     ticker.start(250)
 
 
-def needs_renewal(session: WizardSession) -> bool:
-    """Open the wizard unless a certificate here is valid and outside its renewal window."""
+def renewal_due(app: App) -> datetime | None:
+    """When a renewal becomes due: None when it is due now (no certificate here is valid
+    and outside its renewal window, or the store cannot be read)."""
+    from datetime import timedelta
+
+    from ..domain.states import CertState
+
     try:
-        states = {s.state for s in session.app.status.certificates()}
+        valid = [s for s in app.status.certificates() if s.state is CertState.VALID]
     except EcmtError:
-        return True
-    return CertState.VALID not in states
+        return None
+    if not valid:
+        return None
+    newest = max(s.not_after for s in valid)
+    return newest - timedelta(days=app.settings.renewal_window_days)
 
 
 @dataclass
@@ -77,6 +93,7 @@ class Desktop:
     """Opens the wizard and the overview; quits the app."""
 
     session: WizardSession  # the app's own: support details of the overview, the log
+    start: StartValues
     environment: DemoEnvironment | None = None
     wizard: RenewalWizard | None = None
     overview: OverviewWindow | None = None
@@ -84,11 +101,36 @@ class Desktop:
     quit_app: Callable[[], None] = field(default=lambda: QApplication.quit())
     quitting: bool = False
 
-    def start(self) -> None:
-        if needs_renewal(self.session):
-            self.open_wizard()
+    def show_first_window(self) -> None:
+        """The overview when, last time, nothing needed doing and still does not; else
+        the wizard. Then the store is read off the GUI thread to confirm it."""
+        if first_window.overview_first(self.start.state_dir, self.start.store):
+            window: QWidget = self.open_overview()
         else:
-            self.open_overview()
+            window = self.open_wizard()
+        FirstPaint(window).then(self.check_first_window)
+
+    def check_first_window(self) -> None:
+        session, start = self.session, self.start
+
+        def work(_report: object, _cancel: object) -> datetime | None:
+            due = renewal_due(session.app)
+            try:
+                first_window.remember(start.state_dir, start.store, due)
+            except OSError as exc:  # only a hint for the next start
+                log.warning("could not remember the first window: %s", exc)
+            return due
+
+        tasks.start(work, self._checked_first_window, lambda error: None)
+
+    def _checked_first_window(self, due: datetime | None) -> None:
+        """Nothing to renew after all: the overview instead of an untouched wizard."""
+        from datetime import UTC, datetime
+
+        wizard = self.wizard
+        if due is None or due <= datetime.now(UTC) or wizard is None or not wizard.untouched():
+            return
+        wizard.close_untouched()
 
     def open_wizard(self) -> RenewalWizard:
         """A new walk, or the one already open brought to the front."""
@@ -130,6 +172,7 @@ class Desktop:
             self.wizard = None
         if not self.quitting:
             self.open_overview()
+            self.check_first_window()
 
     def _post_next_letter(self) -> None:
         environment = self.environment
@@ -155,9 +198,17 @@ class Desktop:
         self.quit_app()
 
 
-def launch(settings: EcmtSettings | None, demo: bool = False) -> tuple[QApplication, Desktop]:
-    """Everything `ecmt` does before its event loop: the application, demo mode, the log,
-    the services, and the first window on screen."""
+SettingsLoader = Callable[[], "EcmtSettings"]
+
+
+def launch(
+    settings: SettingsLoader | None,
+    demo: bool = False,
+    start: StartValues | None = None,
+) -> tuple[QApplication, Desktop]:
+    """Everything `ecmt` does before its event loop: the application, demo mode, and the
+    first window on screen. `settings` reads the full settings when the app is first
+    needed (off the GUI thread); `start` holds what the first window needs at once."""
     qt_app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(qt_app, QApplication)
     qt_app.setApplicationName("ecmt")
@@ -168,22 +219,32 @@ def launch(settings: EcmtSettings | None, demo: bool = False) -> tuple[QApplicat
         from .demo import start_demo
 
         environment = start_demo()
-        settings = environment.settings
+        demo_settings = environment.settings
+        settings = lambda: demo_settings  # noqa: E731 - the demo's, made just above
+        start = StartValues(demo_settings.state_dir, demo_settings.store or "")
     assert settings is not None
-    log_path = configure(settings.log_dir)
-    session = WizardSession(
-        build_app(settings), log_path, environment.letter if environment else None
-    )
-    desktop = Desktop(session, environment)
+    load = settings
+
+    def make() -> tuple[App, Path | None]:
+        from ..app import build_app
+        from ..logsetup import configure
+
+        loaded = load()
+        return build_app(loaded), configure(loaded.log_dir)
+
+    session = WizardSession(AppSource(make), None, environment.letter if environment else None)
+    desktop = Desktop(session, start or start_values(), environment)
     install_fatal_handler(session)
     quit_on_signals(qt_app)
-    desktop.start()
+    desktop.show_first_window()
     return qt_app, desktop
 
 
-def run_gui(settings: EcmtSettings | None, demo: bool = False) -> int:
+def run_gui(
+    settings: SettingsLoader | None, demo: bool = False, start: StartValues | None = None
+) -> int:
     """The wizard when a renewal is due (the overview after it), else the overview."""
-    qt_app, desktop = launch(settings, demo)
+    qt_app, desktop = launch(settings, demo, start)
     try:
         return qt_app.exec()
     finally:

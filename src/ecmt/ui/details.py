@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from ..domain.models import CertState
 from ..services.status import CertificateStatus
+from .dates import days_text as days_text  # where the overview window looks for it
 from .dates import long_date
 from .widgets import Mood, button, label
 
@@ -76,10 +77,6 @@ def keep_fitted(*labels: QLabel) -> None:
 def date_and_time(moment: datetime) -> str:
     local = moment.astimezone()
     return f"{long_date(local)}, {local:%H:%M} ({local.tzname() or 'local time'})"
-
-
-def days_text(days: int) -> str:
-    return "1 day" if days == 1 else f"{days} days"
 
 
 def grouped_fingerprint(fingerprint: str) -> str:

@@ -11,17 +11,22 @@ from .display import display_problem
 
 if TYPE_CHECKING:
     from ..config import EcmtSettings
+    from ..config_files import StartValues
 
 NO_DISPLAY_STATUS = 2
 
 
-def run_gui(settings: Callable[[], EcmtSettings] | None, demo: bool = False) -> int:
-    """`settings` reads the configuration (not needed in demo mode); it is called only
-    once a window is known to be possible."""
+def run_gui(
+    settings: Callable[[], EcmtSettings] | None,
+    demo: bool = False,
+    start: StartValues | None = None,
+) -> int:
+    """`settings` reads the configuration (not needed in demo mode); it is called when
+    the app is first used, after the first window is on screen."""
     problem = display_problem()
     if problem is not None:
         print(problem, file=sys.stderr)
         return NO_DISPLAY_STATUS
     from .desktop import run_gui as run_desktop
 
-    return run_desktop(None if settings is None else settings(), demo)
+    return run_desktop(settings, demo, start)

@@ -55,13 +55,19 @@ class Task(QRunnable):
 _running: set[Task] = set()
 
 
+Later = Callable[[Callable[[], None]], None]
+
+
 def start(
     work: Work,
     on_success: Callable[[Any], None],
     on_failure: Callable[[EcmtError], None],
     on_progress: Callable[[Any], None] | None = None,
+    later: Later | None = None,
 ) -> Task:
-    """Run `work` in the global pool; the callbacks run on the GUI thread."""
+    """Run `work` in the global pool; the callbacks run on the GUI thread. With `later`,
+    the task exists (and can be cancelled) at once but is handed to the pool only when
+    `later` calls back: the first window's work waits until that window is painted."""
     task = Task(work)
     task.signals.succeeded.connect(on_success)
     task.signals.failed.connect(on_failure)
@@ -69,7 +75,10 @@ def start(
         task.signals.progress.connect(on_progress)
     _running.add(task)
     task.signals.finished.connect(lambda: _running.discard(task))
-    QThreadPool.globalInstance().start(task)
+    if later is None:
+        QThreadPool.globalInstance().start(task)
+    else:
+        later(lambda: QThreadPool.globalInstance().start(task))
     return task
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -25,10 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ccms_protocol.wire import short_reference
+from ccms_protocol.reference import short_reference
 
-from ..config import Helpdesk
 from ..domain.errors import EcmtError
+
+if TYPE_CHECKING:
+    from ..config import Helpdesk
 
 
 def label(text: str = "", *, bold: bool = False, wrap: bool = True, name: str = "") -> QLabel:
@@ -314,6 +317,42 @@ class PathLabel(QLabel):
         width = max(self.width(), 1)
         shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, width)
         super().setText(shown)
+
+
+class FirstPaint(QObject):
+    """Runs callbacks once `widget` has been painted for the first time (or after
+    `fallback_ms`, should no paint ever come), so work that can wait does not delay the
+    first picture of a window."""
+
+    def __init__(self, widget: QWidget, fallback_ms: int = 1000) -> None:
+        super().__init__(widget)
+        self.done = False
+        self._waiting: list[Callable[[], None]] = []
+        widget.installEventFilter(self)
+        QTimer.singleShot(fallback_ms, self, self._release)  # dropped if the window goes
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and not getattr(self, "done", True):
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self, self._release)  # after this paint has finished
+        return False
+
+    def then(self, callback: Callable[[], None]) -> None:
+        if self.done:
+            callback()
+        else:
+            self._waiting.append(callback)
+
+    def _release(self) -> None:
+        if getattr(self, "done", True):  # done, or a wrapper Qt outlived (window closed)
+            return
+        self.done = True
+        widget = self.parent()
+        if widget is not None:  # the fallback came first: stop watching
+            widget.removeEventFilter(self)
+        waiting, self._waiting = self._waiting, []
+        for callback in waiting:
+            callback()
 
 
 def nearest_existing_folder(folder: Path) -> Path:

@@ -34,7 +34,7 @@ from .pages.terms import TermsPage
 from .pages.version import VersionPage
 from .session import WizardSession
 from .steps import StepList
-from .widgets import demo_letter, fit_to_screen, helpdesk_lines, info_box
+from .widgets import FirstPaint, demo_letter, fit_to_screen, helpdesk_lines, info_box
 
 PAGES: tuple[type[StepPage], ...] = (
     AdminPage,
@@ -84,6 +84,7 @@ class RenewalWizard(QWizard):
         cancel = self.button(QWizard.WizardButton.CancelButton)
         if isinstance(cancel, QPushButton):
             cancel.setAutoDefault(False)
+        self.first_paint = FirstPaint(self)
         self.pages: dict[PageId, StepPage] = {}
         for page_class in PAGES:
             page = page_class(session)
@@ -157,6 +158,19 @@ class RenewalWizard(QWizard):
             super().reject()
             return
         self._ask(then=super().reject, quitting=False)
+
+    def after_first_paint(self, callback: Callable[[], None]) -> None:
+        """Work the first page starts waits until the window is on screen."""
+        self.first_paint.then(callback)
+
+    def untouched(self) -> bool:
+        """Still at R-1, where nobody has typed or chosen anything yet."""
+        return self.currentId() == int(PageId.ADMIN) and self.close_question is None
+
+    def close_untouched(self) -> None:
+        """Give way to the overview: nothing was started, so nothing needs asking."""
+        self._closing = True
+        self.done(int(QWizard.DialogCode.Rejected))
 
     def _quit(self) -> None:
         if self.request_page.busy and not self._closing:

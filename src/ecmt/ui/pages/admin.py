@@ -9,22 +9,18 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from ...certstore.names import is_machine_wide
 from ...domain.errors import EcmtError, ErrorCode
-from ...services.environment import (
-    ElevationStatus,
-    RelaunchOutcome,
-    RelaunchResult,
-    elevation_check,
-    relaunch_elevated,
-)
 from ..session import WizardSession
 from ..widgets import Mood, StatusLine, button, label
 from .base import PageId, StepPage
+
+if TYPE_CHECKING:
+    from ...services.environment import ElevationStatus, RelaunchResult
 
 WINDOWS_HOW = (
     "Choose Restart as administrator, then answer Yes when Windows asks for permission. The "
@@ -61,10 +57,16 @@ class AdminPage(StepPage):
             return
         self.complete = False
         self.status.set("Checking whether administrator rights are needed…", Mood.WORKING)
-        store = self.session.app.store
-        self.run(
-            lambda _report, _cancel: elevation_check(store), self._checked, None, self._unknown
-        )
+        session = self.session
+
+        def check(_report: object, _cancel: object) -> ElevationStatus:
+            """Off the GUI thread, and the app is built here on first use: the window is
+            on screen before settings, stores and cryptography are loaded."""
+            from ...services.environment import elevation_check
+
+            return elevation_check(session.app.store)
+
+        self.run(check, self._checked, None, self._unknown)
 
     def _unknown(self, error: EcmtError) -> None:
         self.status.set(
@@ -73,6 +75,8 @@ class AdminPage(StepPage):
         self.show_error(error)
 
     def _checked(self, status: ElevationStatus) -> None:
+        from ...certstore.names import is_machine_wide
+
         store = self.session.app.store_name
         self.status.setToolTip(status.store)  # the technical name, with its path
         if status.ok:
@@ -104,9 +108,13 @@ class AdminPage(StepPage):
             return
         self.restart.setEnabled(False)
         self.status.set("Waiting for Windows to ask for permission…", Mood.WORKING)
+        from ...services.environment import relaunch_elevated
+
         self.run(lambda _report, _cancel: relaunch_elevated(), self._relaunched, None, self._failed)
 
     def _relaunched(self, result: RelaunchResult) -> None:
+        from ...services.environment import RelaunchOutcome
+
         self.restart.setEnabled(True)
         if result.outcome is RelaunchOutcome.STARTED:
             self.status.set("The program has started again as administrator.", Mood.OK)

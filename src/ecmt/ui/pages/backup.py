@@ -9,15 +9,17 @@ renewal is done and cannot be undone by closing.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QRadioButton, QWizard
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QRadioButton, QVBoxLayout, QWizard
 
-from ...services.backup import BackupResult
-from ..backup_form import BackupForm, default_file_name
 from ..dates import long_date
 from ..widgets import Mood, StatusLine, label, scrolling, take_spare_height
 from .base import PageId, StepPage
+
+if TYPE_CHECKING:
+    from ...services.backup import BackupResult
+    from ..backup_form import BackupForm
 
 
 def _radio(text: str, accessible: str) -> QRadioButton:
@@ -56,12 +58,24 @@ class BackupPage(StepPage):
             row.addWidget(widget)
         row.addStretch(1)
         content.addLayout(row)
-        self.form = BackupForm(self.session.app.settings, self.session.epoc)
-        self.form.hide()
-        self.form.changed.connect(self._changed)
-        self.form.saved.connect(self._saved)
-        content.addWidget(self.form)
+        self._content: QVBoxLayout = content
+        self._form: BackupForm | None = None  # built when the page is first entered
         content.addStretch(1)
+
+    @property
+    def form(self) -> BackupForm:
+        """The backup form, made on first use: it needs the settings and the backup
+        service, which the wizard's first window does without."""
+        if self._form is None:
+            from ..backup_form import BackupForm
+
+            form = BackupForm(self.session.app.settings, self.session.epoc)
+            form.hide()
+            form.changed.connect(self._changed)
+            form.saved.connect(self._saved)
+            self._content.insertWidget(self._content.count() - 1, form)  # above the stretch
+            self._form = form
+        return self._form
 
     def initializePage(self) -> None:
         self.wizard().button(QWizard.WizardButton.CancelButton).setAccessibleName("Close")
@@ -81,6 +95,8 @@ class BackupPage(StepPage):
                 Mood.OK,
             )
             self.installed.setToolTip(installed.location)
+        from ..backup_form import default_file_name
+
         name = self.form.file_name
         if self.form.result is None and not self.form.busy and not name.isModified():
             name.setText(default_file_name(self.session.epoc))  # the EPOC is known by now

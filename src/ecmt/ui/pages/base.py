@@ -176,7 +176,9 @@ class StepPage(QWizardPage):
             self.session.last_error = error
             (on_failure or self.show_error)(error)
 
-        self.task = tasks.start(work, succeeded, failed, on_progress)
+        wizard = self.wizard()
+        later = getattr(wizard, "after_first_paint", None)  # the wizard's first page waits
+        self.task = tasks.start(work, succeeded, failed, on_progress, later)
         return self.task
 
     def show_error(self, error: EcmtError, extra: str = "", can_retry: bool = True) -> None:

@@ -10,11 +10,10 @@ so they are seen even when a large font pushes the rest below the fold.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout
 
-from ...services.renewal import RenewalResult
 from ..dates import long_date
 from ..widgets import (
     Checklist,
@@ -26,6 +25,9 @@ from ..widgets import (
     take_spare_height,
 )
 from .base import PageId, StepPage
+
+if TYPE_CHECKING:
+    from ...services.renewal import RenewalResult
 
 
 def _on(day: datetime) -> str:

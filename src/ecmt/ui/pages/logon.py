@@ -13,21 +13,25 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import SecretStr
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit
 
 from ccms_protocol.files import write_atomic
-from ccms_protocol.wire import AccountInfo, TermsDocument
 
-from ...app import App
 from ...domain.errors import EcmtError, ErrorCode
-from ...domain.models import ClientIdentity, PinCredentials
-from ...services.logon import validate_epoc
 from ..session import WizardSession
 from ..widgets import Mood, StatusLine, button, label, scrolling, take_spare_height
 from .base import PageId, StepPage
+
+if TYPE_CHECKING:  # loaded on first use, after the window is on screen
+    from pydantic import SecretStr
+
+    from ccms_protocol.wire import AccountInfo, TermsDocument
+
+    from ...app import App
+    from ...domain.models import ClientIdentity, PinCredentials
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +157,10 @@ class LogonPage(StepPage):
         self._show_logged_on()
         self._last_try = self.enter
         self._set_busy(True, "Looking for your certificate on this computer…")
-        app = self.session.app
-        self.run(lambda _report, _cancel: prefill(app), self._prefilled, None, self._refused)
+        session = self.session  # the app may still be being built: use it off the GUI thread
+        self.run(
+            lambda _report, _cancel: prefill(session.app), self._prefilled, None, self._refused
+        )
 
     def _prefilled(self, found: tuple[str | None, frozenset[str]]) -> None:
         epoc, self._renewable = found
@@ -209,6 +215,8 @@ class LogonPage(StepPage):
             self.status.set(text, Mood.WORKING)
 
     def log_on(self) -> None:
+        from pydantic import SecretStr
+
         self._attempt(self.log_on, SecretStr(self.pin.text()))
 
     def log_on_with_certificate(self) -> None:
@@ -218,6 +226,8 @@ class LogonPage(StepPage):
         if self.busy:
             return
         self._last_try = again
+        from ...services.logon import validate_epoc
+
         app = self.session.app
         try:  # checked here, before any network call
             epoc = validate_epoc(self.epoc.text(), app.settings.epoc_pattern)

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
 from ...domain.errors import EcmtError
-from ...domain.models import CertState
-from ...services.status import CertificateStatus
-from ..dates import long_date
-from ..details import days_text
+from ...domain.states import CertState
+from ..dates import days_text, long_date
 from ..session import WizardSession
 from ..widgets import Mood, StatusLine, button, label, scrolling, take_spare_height
 from .base import PageId, StepPage
+
+if TYPE_CHECKING:
+    from ...services.status import CertificateStatus
 
 ACCOUNT_STATES = {"valid": "Valid", "expired": "Expired", "revoked": "Revoked"}
 ACCOUNT_MOODS = {"valid": Mood.OK, "expired": Mood.PROBLEM, "revoked": Mood.PROBLEM}

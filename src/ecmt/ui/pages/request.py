@@ -13,17 +13,19 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QWizard
 
 from ...domain.errors import EcmtError, ErrorCode
-from ...domain.models import RenewalStage
-from ...services.renewal import RenewalRequest, RenewalResult
+from ...domain.states import RenewalStage
 from ..closing import RequestState
 from ..widgets import TOP_LEFT, Checklist, Mood, button, label, scrolling, take_spare_height
 from .base import PageId, StepPage
+
+if TYPE_CHECKING:
+    from ...services.renewal import RenewalResult
 
 log = logging.getLogger(__name__)
 STAGES = tuple(RenewalStage)
@@ -87,6 +89,8 @@ class RequestPage(StepPage):
 
     def _start(self) -> None:
         session = self.session
+        from ...services.renewal import RenewalRequest
+
         request = RenewalRequest(  # the account names the CSR's subject, for any CA
             session.epoc or "",
             credentials=session.credentials,

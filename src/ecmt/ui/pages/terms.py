@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QTextBrowser
-
-from ccms_protocol.wire import TermsDocument
 
 from ...domain.errors import EcmtError, ErrorCode
 from ...domain.text import clean_lines, clean_text
 from ..widgets import TOP_LEFT, Mood, StatusLine, button, label, take_spare_height
 from .base import PageId, StepPage
+
+if TYPE_CHECKING:
+    from ccms_protocol.wire import TermsDocument
 
 
 def reflow(text: str) -> str:

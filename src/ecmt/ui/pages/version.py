@@ -8,16 +8,20 @@ A network failure is named by its code (DNS, proxy, TLS, clock) with Try again.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QPlainTextEdit
 
-from ...app import App
 from ...domain.errors import EcmtError, ErrorCode
-from ...services.release import ReleaseDecision
 from ..session import WizardSession
 from ..widgets import Mood, StatusLine, button, label, scrolling, take_spare_height
 from .base import PageId, StepPage
+
+if TYPE_CHECKING:
+    from ...app import App
+    from ...services.release import ReleaseDecision
 
 # Failures between us and the service: the panel also names the address that was tried.
 NETWORK_CODES = {
@@ -100,8 +104,10 @@ class VersionPage(StepPage):
         self.session.release = None
         self._show_decision_widgets(False)
         self.status.set("Checking for a newer version of this program…", Mood.WORKING)
-        app = self.session.app
-        self.run(lambda _report, _cancel: check_release(app), self._decided, None, self._failed)
+        session = self.session  # the app is built on first use, off the GUI thread
+        self.run(
+            lambda _report, _cancel: check_release(session.app), self._decided, None, self._failed
+        )
 
     def _decided(self, decision: ReleaseDecision) -> None:
         self.session.release = decision
