@@ -94,6 +94,10 @@ class ErrorCode(StrEnum):
     STORE_BROWSER_RUNNING = "ECMT-STORE-BROWSER-RUNNING"
     STORE_LOCKED = "ECMT-STORE-LOCKED"
     STORE_ACCESS_REFUSED = "ECMT-STORE-ACCESS-REFUSED"
+    # installing a newer version of this program
+    UPDATE_TAMPERED = "ECMT-UPDATE-TAMPERED"
+    UPDATE_NOT_STARTED = "ECMT-UPDATE-NOT-STARTED"
+    DEMO_UNAVAILABLE = "ECMT-DEMO-UNAVAILABLE"
 
 
 class EcmtError(Exception):
@@ -386,5 +390,17 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.STORE_ACCESS_REFUSED: (
         "The Mac did not allow this program to use the keychain",
         "Try again, and when the Mac asks, type your login password and choose Allow.",
+    ),
+    ErrorCode.UPDATE_TAMPERED: (
+        "The downloaded update is not the one that was announced",
+        "It was deleted and nothing was installed. " + HELPDESK,
+    ),
+    ErrorCode.UPDATE_NOT_STARTED: (
+        "The new version's installer could not be started",
+        "Download it from the download page instead, or ask your IT to install it.",
+    ),
+    ErrorCode.DEMO_UNAVAILABLE: (
+        "This copy of the program has no demo",
+        "Ask your IT for the full installer, or use the program with your service.",
     ),
 }

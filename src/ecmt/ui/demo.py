@@ -13,14 +13,15 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-from ccms_server.admin import Admin
-from ccms_server.bootstrap import Services, build_services
-from ccms_server.demo import prepare_demo
-from ccms_server.server import ServerThread
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..config import EcmtSettings, ReleaseKey, load_settings
+from ..domain.errors import EcmtError, ErrorCode
+
+if TYPE_CHECKING:  # imported when the demo starts: a build may leave the server out
+    from ccms_server.bootstrap import Services
+    from ccms_server.server import ServerThread
 
 FIRST_LETTER = (
     "Type both on step 3, Log on. The certificate goes to a temporary folder that is "
@@ -56,6 +57,8 @@ class DemoEnvironment:
     def post_next_letter(self) -> str:
         """The PIN on screen was used: issue the next one (it supersedes the old) and
         return the new letter. Runs off the GUI thread: hashing a PIN takes a moment."""
+        from ccms_server.admin import Admin
+
         admin = Admin(self.services.sessions, self.services.settings, self.services.hasher)
         self.pin = admin.issue_pin(self.epoc)
         self.letters += 1
@@ -67,7 +70,18 @@ class DemoEnvironment:
 
 
 def start_demo(folder: Path | None = None, version: str = __version__) -> DemoEnvironment:
-    """Start the demo server and make client settings that point at it."""
+    """Start the demo server and make client settings that point at it; DEMO_UNAVAILABLE
+    in a build made without the reference server."""
+    try:
+        from ccms_server.bootstrap import build_services
+        from ccms_server.demo import prepare_demo
+        from ccms_server.server import ServerThread
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not exc.name.startswith("ccms_server"):
+            raise
+        raise EcmtError(
+            ErrorCode.DEMO_UNAVAILABLE, "this build was made without the reference server"
+        ) from None
     root = folder or Path(tempfile.mkdtemp(prefix="ecmt-demo-"))
     demo = prepare_demo(root / "server", version, rate_limit_per_minute=0)
     services = build_services(demo.settings)
