@@ -218,6 +218,12 @@ def _artifact(spec: str) -> dict[str, Any]:
 def cmd_release_publish(args: argparse.Namespace) -> None:
     paths = CaPaths(Path(args.data_dir).resolve())
     envelope = json.loads(Path(args.file).read_text())
+    files = [Path(name) for name in args.artifact_file]
+    # the packages first: a client that sees the manifest finds them already there
+    for path in release.publish_artifacts(
+        envelope, files, paths.data_dir, paths.release_public_key
+    ):
+        print(f"serving {path.name} at /ccms/v1/releases/{path.name}")
     body = release.publish(envelope, paths.data_dir / "release.json", paths.release_public_key)
     print(f"published release manifest serial {body.serial} (latest {body.latest_version})")
 
@@ -355,6 +361,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = rel.add_parser("publish", help="verify and serve a signed manifest")
     _data_dir(p)
     p.add_argument("file")
+    p.add_argument(
+        "--artifact-file",
+        action="append",
+        default=[],
+        help="a package the manifest names (by SHA-256 and size), served at "
+        "/ccms/v1/releases/NAME (repeatable)",
+    )
     p.set_defaults(func=cmd_release_publish)
 
     req = sub.add_parser("requests", help="enrolments waiting for approval").add_subparsers(

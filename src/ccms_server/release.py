@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -129,3 +130,35 @@ def next_serial(target: Path) -> int:
     if not target.exists():
         return 1
     return ReleaseManifest.model_validate_json(target.read_bytes()).body().serial + 1
+
+
+# --- the packages a manifest names ---------------------------------------------------------
+
+RELEASES_DIR = "releases"  # DATA_DIR/releases/<name>, served as /ccms/v1/releases/<name>
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def artifact_name_ok(name: str) -> bool:
+    """A plain file name: no folders, no leading dot, nothing a URL would need to escape."""
+    return bool(_FILE_NAME.fullmatch(name)) and ".." not in name
+
+
+def publish_artifacts(
+    envelope: dict[str, Any], files: list[Path], data_dir: Path, public_path: Path
+) -> list[Path]:
+    """Copy package files into DATA_DIR/releases, each only if the signed manifest names
+    its SHA-256 and size: a client then finds exactly what it was promised."""
+    body = verify(envelope, trusted_keys(public_path))
+    promised = {(a.sha256, a.size) for a in body.artifacts}
+    published = []
+    for source in files:
+        if not artifact_name_ok(source.name):
+            raise ReleaseError(f"{source.name!r} is not a plain file name for a package")
+        data = source.read_bytes()
+        if (hashlib.sha256(data).hexdigest(), len(data)) not in promised:
+            raise ReleaseError(f"{source} is not a package the manifest names (SHA-256 and size)")
+        target = data_dir / RELEASES_DIR / source.name
+        target.parent.mkdir(mode=0o755, exist_ok=True)
+        write_atomic(target, data, 0o644)
+        published.append(target)
+    return published

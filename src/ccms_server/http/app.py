@@ -11,6 +11,7 @@ from ..ratelimit import RateLimiter
 from .api import ApiRoutes
 from .est import SERVICES, EstRoutes
 from .middleware import make_middlewares
+from .releases import ReleaseFiles
 
 # OpenSSL's X509_V_FLAG_NO_CHECK_TIME: let an expired client certificate through the
 # handshake so the application can answer 403 CCMS-CERT-NOT-ACCEPTED instead of a TLS alert.
@@ -27,6 +28,7 @@ def make_app(services: Services) -> web.Application:
     app[SERVICES] = services
     EstRoutes(services).add_to(app)
     ApiRoutes(services, settings.data_dir / "release.json").add_to(app)
+    ReleaseFiles(settings.data_dir).add_to(app)
     return app
 
 
