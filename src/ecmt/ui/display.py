@@ -7,7 +7,7 @@ sentence what is missing, and that the headless commands still work.
 
 from __future__ import annotations
 
-import ctypes.util
+import ctypes
 import os
 import socket
 import sys
@@ -15,28 +15,37 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 HEADLESS = "`ecmt status` and `ecmt renew` work without one."
-# the X11 libraries Qt's xcb plugin needs, and the Debian packages that hold them
+# the X11 libraries Qt's xcb plugin loads, and the Debian packages that hold them
 XCB_LIBRARIES = {
-    "xcb-cursor": "libxcb-cursor0",
-    "xcb-icccm": "libxcb-icccm4",
-    "xcb-image": "libxcb-image0",
-    "xcb-keysyms": "libxcb-keysyms1",
-    "xcb-randr": "libxcb-randr0",
-    "xcb-render-util": "libxcb-render-util0",
-    "xcb-shape": "libxcb-shape0",
-    "xcb-xkb": "libxcb-xkb1",
-    "xkbcommon-x11": "libxkbcommon-x11-0",
-    "X11-xcb": "libx11-xcb1",
-    "EGL": "libegl1",
-    "GL": "libgl1",
-    "fontconfig": "libfontconfig1",
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-randr.so.0": "libxcb-randr0",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-xkb.so.1": "libxcb-xkb1",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    "libX11-xcb.so.1": "libx11-xcb1",
+    "libEGL.so.1": "libegl1",
+    "libGL.so.1": "libgl1",
+    "libfontconfig.so.1": "libfontconfig1",
 }
+
+
+def loadable(soname: str) -> bool:
+    """Whether the dynamic linker finds this library (as Qt will, a moment later)."""
+    try:
+        ctypes.CDLL(soname)
+    except OSError:
+        return False
+    return True
 
 
 def display_problem(
     environ: Mapping[str, str] = os.environ,
     platform: str = sys.platform,
-    find_library: Callable[[str], str | None] = ctypes.util.find_library,
+    can_load: Callable[[str], bool] = loadable,
 ) -> str | None:
     """A sentence saying why no window can open, or None when one can (or when only Qt
     can tell: other platforms, and Qt platforms other than X11 and Wayland)."""
@@ -58,9 +67,7 @@ def display_problem(
             f"the desktop, or check DISPLAY. {HEADLESS}"
         )
     if chosen == "xcb" or not wayland:
-        missing = sorted(
-            package for lib, package in XCB_LIBRARIES.items() if find_library(lib) is None
-        )
+        missing = sorted(package for lib, package in XCB_LIBRARIES.items() if not can_load(lib))
         if missing:
             return (
                 "ecmt cannot open its window: this computer lacks libraries the window "
