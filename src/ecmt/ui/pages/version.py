@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QPlainTextEdit
 
 from ...domain.errors import EcmtError, ErrorCode
 from ..session import WizardSession
+from ..update_panel import UpdatePanel
 from ..widgets import Mood, StatusLine, button, label, scrolling, take_spare_height
 from .base import PageId, StepPage
 
@@ -72,6 +73,8 @@ class VersionPage(StepPage):
         for widget in (self.status, self.advice, self.download):
             content.addWidget(widget)
         content.setAlignment(self.download, Qt.AlignmentFlag.AlignLeft)
+        self.update_panel = UpdatePanel(self)  # Download and install version X
+        content.addWidget(self.update_panel)
         content.addLayout(self.facts)
         content.addWidget(self.notes_label)
         content.addWidget(self.notes, 3)
@@ -103,6 +106,7 @@ class VersionPage(StepPage):
         self.complete = False
         self.session.release = None
         self._show_decision_widgets(False)
+        self.update_panel.offer(None)
         self.status.set("Checking for a newer version of this program…", Mood.WORKING)
         session = self.session  # the app is built on first use, off the GUI thread
         self.run(
@@ -111,6 +115,7 @@ class VersionPage(StepPage):
 
     def _decided(self, decision: ReleaseDecision) -> None:
         self.session.release = decision
+        self.update_panel.offer(decision)
         running, latest = decision.running_version, decision.latest_version
         if decision.verdict == "fine":
             self.status.set(f"You have the newest version of this program ({running}).", Mood.OK)

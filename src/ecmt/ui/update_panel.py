@@ -1,0 +1,148 @@
+"""R-2's "Download and install version X": the package the signed manifest names for this
+computer, downloaded off the GUI thread with a progress bar, checked (services/update.py),
+then handed to the operating system's installer.
+
+The page keeps its own wording for the decision; this panel adds the one button and
+says what happened to the package. Failures land in the page's error panel, with codes.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QProgressBar, QVBoxLayout, QWidget
+
+from ..domain.errors import EcmtError
+from .widgets import Mood, StatusLine, button
+
+if TYPE_CHECKING:
+    from ..services.release import ReleaseDecision
+    from ..services.update import LaunchResult, UpdatePackage
+    from .pages.base import StepPage
+
+
+def fetch_and_check(
+    decision: ReleaseDecision, settings: Any, report: Callable[[Any], None], cancel: threading.Event
+) -> UpdatePackage:
+    """Off the GUI thread: the download, its size and SHA-256 against the signed manifest."""
+    from ..ccms.download import download
+    from ..services.update import download_update
+
+    return download_update(
+        decision,
+        functools.partial(download, settings),
+        progress=lambda done, total: report((done, total)),
+        cancel=cancel,
+    )
+
+
+def launch(package: UpdatePackage) -> LaunchResult:
+    """The operating system's installer (a test puts a recording fake here)."""
+    from ..services.update import launch_update
+
+    return launch_update(package)
+
+
+class UpdatePanel(QWidget):
+    def __init__(self, page: StepPage) -> None:
+        super().__init__()
+        self.page = page
+        self.decision: ReleaseDecision | None = None
+        self.was_complete = False
+        self.start = button("&Download and install", "Download and install", self.download)
+        self.bar = QProgressBar()
+        self.bar.setAccessibleName("Download progress")
+        self.outcome = StatusLine()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.start, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.outcome)
+        self.offer(None)
+
+    def offer(self, decision: ReleaseDecision | None) -> None:
+        """Show the button when the verified manifest has a package for this computer."""
+        usable = decision is not None and decision.verdict != "fine" and decision.artifact
+        self.decision = decision if usable else None
+        self.setVisible(bool(usable))
+        self.bar.hide()
+        self.outcome.hide()
+        if decision is not None and usable:
+            text = f"Download and install version {decision.latest_version}"
+            self.start.setText("&" + text)
+            self.start.setAccessibleName(text)
+            self.start.setEnabled(True)
+
+    def download(self) -> None:
+        decision = self.decision
+        if decision is None or self.page.busy:
+            return
+        self.was_complete = self.page.complete
+        self.page.complete = False  # no Next while the package is on its way
+        self.start.setEnabled(False)
+        self.bar.setRange(0, 0)
+        self.bar.show()
+        self.outcome.set("Downloading the new version…", Mood.WORKING)
+        self.outcome.show()
+        settings = self.page.session.app.settings
+        self.page.run(
+            lambda report, cancel: fetch_and_check(decision, settings, report, cancel),
+            self._downloaded,
+            self._progress,
+            self._failed,
+        )
+
+    def _progress(self, value: tuple[int, int]) -> None:
+        done, total = value
+        self.bar.setRange(0, 1000)
+        self.bar.setValue(int(1000 * done / total) if total else 0)
+        percent = done * 100 // max(total, 1)
+        self.bar.setFormat(f"{percent} %  ({done // 1024} of {total // 1024} KB)")
+
+    def _failed(self, error: EcmtError) -> None:
+        self.bar.hide()
+        self.outcome.set("The new version was not installed.", Mood.PROBLEM)
+        self.start.setEnabled(True)
+        self.page.show_error(error)
+        self.page.complete = self.was_complete
+
+    def _downloaded(self, package: UpdatePackage) -> None:
+        from ..services.update import LaunchOutcome
+
+        self.bar.hide()
+        try:
+            result = launch(package)
+        except EcmtError as error:
+            self._failed(error)
+            return
+        if result.outcome is LaunchOutcome.STARTED:
+            self.outcome.set(
+                "The installer has started. This program closes now so that it can be "
+                "replaced; start it again when the installer has finished.",
+                Mood.OK,
+            )
+            QApplication.quit()
+            return
+        self.start.setEnabled(True)
+        self.page.complete = self.was_complete
+        if result.outcome is LaunchOutcome.OPENED:
+            self.outcome.set(
+                "The new version is open in Finder. Drag Certificate Manager to Applications, "
+                "then start it again.",
+                Mood.OK,
+            )
+        elif result.outcome is LaunchOutcome.CANCELLED:
+            self.outcome.set(
+                "The new version was not installed: permission to install was not given.",
+                Mood.WARNING,
+            )
+        else:
+            self.outcome.set(
+                f"The new version was downloaded and checked. It is saved at {result.path}. "
+                "Install it with your system's package tools, or ask your IT.",
+                Mood.OK,
+            )
