@@ -61,10 +61,14 @@ class Session:
 
     @contextlib.contextmanager
     def run(
-        self, args: Sequence[str], env: Mapping[str, str] | None = None
+        self,
+        args: Sequence[str],
+        env: Mapping[str, str] | None = None,
+        executable: Path | None = None,
     ) -> Iterator[EcmtProcess]:
         """`ecmt ARGS` on this desktop; on a failure, the screen is kept before it closes."""
-        app = start_ecmt(self.desktop, args, self.folder / "ecmt.out", env or {})
+        extra = {} if executable is None else {"executable": executable}
+        app = start_ecmt(self.desktop, args, self.folder / "ecmt.out", env or {}, **extra)
         try:
             yield app
         except BaseException:

@@ -353,9 +353,14 @@ class EcmtProcess:
 
 
 def start_ecmt(
-    desktop: VirtualDesktop, args: Sequence[str], log: Path, extra_env: Mapping[str, str] = {}
+    desktop: VirtualDesktop,
+    args: Sequence[str],
+    log: Path,
+    extra_env: Mapping[str, str] = {},
+    executable: Path = ECMT,
 ) -> EcmtProcess:
-    """`ecmt ARGS` as a user starts it, on this desktop, with its own output file."""
+    """`ecmt ARGS` as a user starts it, on this desktop, with its own output file;
+    `executable` is another build of it (the frozen one in dist/ecmt)."""
     env = {
         **desktop.env,
         "QT_QPA_PLATFORM": "xcb",
@@ -367,7 +372,7 @@ def start_ecmt(
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [str(ECMT), *args], env=env, stdout=out, stderr=subprocess.STDOUT
+            [str(executable), *args], env=env, stdout=out, stderr=subprocess.STDOUT
         )
     return EcmtProcess(process, log)
 
