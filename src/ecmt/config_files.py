@@ -18,6 +18,8 @@ from pathlib import Path
 
 import platformdirs
 
+from .machine_registry import registry_settings
+
 APP = "ecmt"
 
 
@@ -48,7 +50,10 @@ def start_values(
     """`state_dir` and `store` by the same layering as the full settings; anything that
     cannot be read is skipped here (the full reading reports it)."""
     values: dict[str, object] = {}
-    for path in config_files(config):
+    machine = registry_settings()  # Windows: the MSI's values, just above the packaged file
+    for index, path in enumerate(config_files(config)):
+        if index == 1:
+            values.update({k: machine[k] for k in ("state_dir", "store") if k in machine})
         try:
             with path.open("rb") as handle:
                 data = tomllib.load(handle)

@@ -139,3 +139,17 @@ def test_a_bad_value_from_the_registry_is_a_configuration_error(monkeypatch, tmp
     with pytest.raises(EcmtError) as caught:
         load_settings(files=[])
     assert "sever_url" in str(caught.value.detail)
+
+
+def test_the_first_window_reads_the_store_from_the_same_layer(monkeypatch, tmp_path):
+    """The desktop app's fast start (config_files.start_values) layers the same way."""
+    from ecmt import config_files
+
+    winreg, _, _ = fake_winreg([("store", "windows:user", REG_SZ)])
+    monkeypatch.setattr(config_files, "registry_settings", lambda: registry_settings(winreg))  # type: ignore[arg-type]
+    packaged, machine, user = tmp_path / "p.toml", tmp_path / "m.toml", tmp_path / "u.toml"
+    packaged.write_text('store = "files"\n')
+    monkeypatch.setattr(config_files, "config_files", lambda extra: [packaged, machine, user])
+    assert config_files.start_values(environ={}).store == "windows:user"
+    machine.write_text('store = "windows:machine"\n')
+    assert config_files.start_values(environ={}).store == "windows:machine"
