@@ -31,6 +31,8 @@ from rig import FAULT, Rig
 
 from support import FAST_ARGON2, Harness, make_template, require_tool, start_harness
 
+pytestmark = pytest.mark.timeout(900)  # the first case runs the whole campaign
+
 POINTS = [
     ("key-generated", "after key generation, before anything is saved"),
     ("journal-saved", "after the journal is saved, before sending"),

@@ -23,6 +23,8 @@ from rig import FAULT, FAULTS, Fault, Rig
 from ecmt import keys
 from support import FAST_ARGON2, Harness, make_template, start_harness
 
+pytestmark = pytest.mark.timeout(900)  # the first case runs the whole campaign
+
 PIN_STAGES = ["account", "terms", "terms/acceptances", "cacerts", "simpleenroll"]
 CERT_STAGES = ["simplereenroll"]
 WORKERS = 3

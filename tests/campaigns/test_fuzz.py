@@ -24,6 +24,8 @@ from fuzz_targets import RELEASE_STATE, TARGETS, Wire, corpus_cases, outcome_of
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 
+pytestmark = pytest.mark.timeout(300 * scale())  # a nightly scale runs longer
+
 STRUCTURED = 1_000
 MUTATED = 100_000
 WORKERS = max(1, min(2, os.cpu_count() or 1))  # CI has 2 cores

@@ -9,6 +9,7 @@ import json
 from collections import Counter
 from typing import Any
 
+import pytest
 import requests
 from campaign_support import base_seed, scale
 from fuzz_inputs import mutator_for
@@ -16,6 +17,8 @@ from fuzz_targets import Wire
 
 from ccms_protocol.wire import MEDIA_PROBLEM, ProblemCode
 from support import API, EST, Harness
+
+pytestmark = pytest.mark.timeout(300 * scale())  # a nightly scale runs longer
 
 REQUESTS = 750
 UNKNOWN_EPOC = "99999999"  # well-formed, no such account: the CSR is parsed before the PIN
