@@ -193,7 +193,9 @@ def _case(mode: str, point: str, upstream: Harness, rig: Rig, home: Path) -> dic
     assert not record["journal_left"], record
     assert not record["left_in_temp"], record  # a killed import's PKCS#12 and password
     assert record["recovered"] is (point not in {"key-generated"}), record
-    scan, hits = scan_for_secrets([home], [pin, pin.replace("-", "")], runs)
+    # the client's home, and the server's data folder: its log, database, everything
+    roots = [home, upstream.data_dir]
+    scan, hits = scan_for_secrets(roots, [pin, pin.replace("-", "")], runs)
     assert not hits, hits
     record.update(
         {"secrets_found": scan.found, "files_scanned": scan.files, "argv_lines": scan.argv_lines}

@@ -201,7 +201,9 @@ def _case(
     assert final[0]["serial"] == issued[0]
     assert not client.journal_file(epoc).exists()
 
-    scan, hits = scan_for_secrets([tmp_path], [pin, pin.replace("-", "")], runs)
+    # the client's home, and the server's data folder: its log, database, everything
+    roots = [tmp_path, upstream.data_dir]
+    scan, hits = scan_for_secrets(roots, [pin, pin.replace("-", "")], runs)
     assert not hits, hits
     return {
         "stage": stage,
