@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .certstore import default_store_value, open_store
+from .certstore import open_store, store_values
 from .certstore.names import plain_store_name
 from .config import EcmtSettings
 from .domain.errors import EcmtError, ErrorCode
@@ -32,23 +32,27 @@ class App:
     def __init__(self, settings: EcmtSettings) -> None:
         self.settings = settings
         self.secrets = KeyringSecrets(settings.state_dir / "secrets")
-        self.store_value = settings.store or default_store_value()
-        self.store: CertStore = open_store(
+        self.store_values = store_values(settings.store)  # "nss", or ["nss", "firefox"]
+        self.store_value = ",".join(self.store_values)
+        self.store: CertStore = open_store(  # several values: one store over all of them
             self.store_value,
             settings.data_dir,
             self.secrets,
             exportable_keys=settings.exportable_keys,
             key_readers=settings.key_readers,
+            firefox_wait_seconds=settings.firefox_wait_seconds,
         )
         self.status = StatusService(
             store=self.store,
             renewal_window_days=settings.renewal_window_days,
             ca_cache=self.ca_cache,
+            store_value=self.store_value,
         )
 
     @property
     def store_name(self) -> str:
-        """The store in a user's words; `store.description` has the path."""
+        """The store (or stores: "the certificate stores of Chrome and Edge, and Firefox")
+        in a user's words; `store.description` has the paths."""
         return plain_store_name(self.store_value)
 
     @property

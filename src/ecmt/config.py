@@ -7,6 +7,7 @@ Files are TOML at platformdirs locations (`site_config_dir("ecmt")/config.toml` 
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -51,7 +52,8 @@ class EcmtSettings(BaseSettings):
     connect_timeout: float = Field(10.0, gt=0)
     read_timeout: float = Field(30.0, gt=0)
     request_deadline: float = Field(60.0, gt=0)
-    store: str | None = None
+    store: str | None = None  # one store value, or several: "nss,firefox" (a list in TOML)
+    firefox_wait_seconds: float = Field(10.0, ge=0)  # for Firefox to close before a change
     exportable_keys: bool = True  # Windows: the key may leave the store again (backups)
     key_readers: list[str] = Field(default_factory=list)  # Windows: accounts that read the key
     key_algorithm: KeyAlgorithm = "rsa2048"
@@ -69,6 +71,22 @@ class EcmtSettings(BaseSettings):
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir(APP)))
     log_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_log_dir(APP)))
     state_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_state_dir(APP)))
+
+    @field_validator("store", mode="before")
+    @classmethod
+    def _store_list(cls, value: object) -> object:
+        """A TOML list, or a JSON list in ECMT_STORE, becomes the comma-separated text."""
+        if isinstance(value, str) and value.strip().startswith("["):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ValueError("not a JSON list of store values") from None
+        if isinstance(value, list | tuple):
+            items = [str(item).strip() for item in value]
+            if any("," in item for item in items):
+                raise ValueError("a store value in a list cannot contain a comma")
+            return ",".join(items)
+        return value
 
     @field_validator("server_url")
     @classmethod

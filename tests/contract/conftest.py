@@ -7,7 +7,14 @@ way to put a certificate without its key into it, and the adapter's own after-te
   checked after each test for leaked handles and contexts and for keys left without a
   certificate;
 - windows-user, windows-machine: the real CurrentUser\\My and LocalMachine\\My (Windows
-  only, marked `windows`); everything a test put there is removed after it.
+  only, marked `windows`); everything a test put there is removed after it;
+- macos-fake: the keychain adapter over tests/fakes_macos.py, checked after each test:
+  no key left without its certificate, every PKCS#12 handed over 3DES/SHA-1, every key
+  given an access list naming this program and the browsers installed, and no process
+  started (so no password can reach a command line);
+- macos-keychain: a real keychain made for the test with `security create-keychain`,
+  unlocked, added to the search list and deleted afterwards (macOS only, marked `macos`);
+- two-stores: an NSS database and a file store behind one composite store.
 """
 
 from __future__ import annotations
@@ -32,7 +39,11 @@ from fakes import MemorySecrets, MiniCA
 from support import require_tool
 
 ON_WINDOWS = sys.platform == "win32"
+ON_LINUX = sys.platform.startswith("linux")
+ON_MACOS = sys.platform == "darwin"
 real_windows = pytest.mark.skipif(not ON_WINDOWS, reason="the real Windows stores")
+real_macos = pytest.mark.skipif(not ON_MACOS, reason="a real macOS keychain")
+nss_tools = pytest.mark.skipif(not ON_LINUX, reason="the NSS tools are tested on Linux")
 
 
 @dataclass
@@ -52,12 +63,15 @@ class Kit:
 
 @pytest.fixture(
     params=[
-        pytest.param("nss", marks=pytest.mark.skipif(ON_WINDOWS, reason="NSS tools: Linux")),
+        pytest.param("nss", marks=nss_tools),
         "files",
         "windows-fake-user",
         "windows-fake-machine",
         pytest.param("windows-user", marks=[pytest.mark.windows, real_windows]),
         pytest.param("windows-machine", marks=[pytest.mark.windows, real_windows]),
+        "macos-fake",
+        pytest.param("macos-keychain", marks=[pytest.mark.macos, real_macos]),
+        pytest.param("two-stores", marks=nss_tools),
     ]
 )
 def kit(
@@ -71,6 +85,9 @@ def kit(
         "windows-fake-machine": _fake_windows_kit,
         "windows-user": _windows_kit,
         "windows-machine": _windows_kit,
+        "macos-fake": _fake_macos_kit,
+        "macos-keychain": _macos_kit,
+        "two-stores": _two_stores_kit,
     }[name](name, tmp_path, monkeypatch)
     yield made
     for check in made.checks:
@@ -109,6 +126,20 @@ def _nss_kit(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Kit:
     return Kit(name, store, add_without_key, [no_session_folders_left])
 
 
+def _two_stores_kit(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Kit:
+    from ecmt.certstore import Place, SeveralStores
+
+    nss = _nss_kit("nss", tmp_path, monkeypatch)
+    files = _files_kit("files", tmp_path, monkeypatch)
+    store = SeveralStores([Place("nss", nss.store), Place("files", files.store)], "nss,files")
+
+    def add_without_key(cert: x509.Certificate) -> None:
+        nss.add_without_key(cert)
+        files.add_without_key(cert)
+
+    return Kit(name, store, add_without_key, nss.checks + files.checks)
+
+
 def _files_kit(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Kit:
     folder = tmp_path / "certificates"
     store = FileStore(folder, MemorySecrets())
@@ -138,6 +169,89 @@ def _fake_windows_kit(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     kit = Kit(name, store, add_without_key, [nothing_leaked])
     kit.fake = fake  # type: ignore[attr-defined]
     return kit
+
+
+def _fake_macos_kit(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Kit:
+    from ecmt import pkcs12
+    from ecmt.certstore._macos import MacosStore
+    from fakes_macos import SELF, FakeSecurity
+
+    fake = FakeSecurity()
+    keychain = tmp_path / "login.keychain-db"
+    fake.create_keychain(keychain)
+    apps = tmp_path / "Applications"
+    installed = [apps / "Safari.app", apps / "Google Chrome.app"]
+    for app in installed:
+        app.mkdir(parents=True)
+    browsers = [*map(str, installed), str(apps / "Microsoft Edge.app")]  # Edge: not here
+    store = MacosStore("login", keychain=keychain, api=fake, browsers=browsers)
+    started: list[object] = []
+
+    def no_process(*args: object, **kwargs: object) -> object:
+        started.append(args)
+        raise AssertionError(f"the keychain adapter started a process: {args}")
+
+    monkeypatch.setattr(subprocess, "Popen", no_process)
+
+    def add_without_key(cert: x509.Certificate) -> None:
+        fake.add_certificate(keychain, cert)
+
+    def clean_and_contract_kept() -> None:
+        assert started == []
+        assert fake.orphaned_keys(keychain) == []
+        for data in fake.imported:
+            assert pkcs12.OID_PBE_SHA1_3DES in data
+            assert pkcs12.OID_SHA1 in data
+            assert pkcs12.OID_PBES2 not in data
+        for call in fake.called("SecPKCS12Import"):
+            options = call.args[1]
+            assert options["keychain"].path == keychain
+            apps_named = [a.path for a in options["access"].apps]
+            assert apps_named == [SELF, *map(str, installed)]
+        for key in fake.items(keychain, "keys"):
+            assert key.access is not None
+
+    kit = Kit(name, store, add_without_key, [clean_and_contract_kept])
+    kit.fake = fake  # type: ignore[attr-defined]
+    return kit
+
+
+def _macos_kit(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Kit:
+    """A keychain of the test's own (its password is a throwaway, on argv only here)."""
+    import secrets
+
+    from ecmt.certstore._macos import MacosStore
+
+    def security(*args: str) -> str:
+        done = subprocess.run(
+            ["security", *args], capture_output=True, text=True, stdin=subprocess.DEVNULL
+        )
+        assert done.returncode == 0, f"security {args[0]}: {done.stderr.strip()}"
+        return done.stdout
+
+    password = secrets.token_hex(16)
+    keychain = tmp_path / "ecmt-test.keychain"
+    security("create-keychain", "-p", password, str(keychain))
+    if not keychain.exists():  # macOS names the file NAME.keychain-db
+        keychain = keychain.with_name(keychain.name + "-db")
+    searched = [
+        line.strip().strip('"') for line in security("list-keychains", "-d", "user").splitlines()
+    ]
+    security("set-keychain-settings", str(keychain))  # no timeout: never locks mid-test
+    security("unlock-keychain", "-p", password, str(keychain))
+    security("list-keychains", "-d", "user", "-s", str(keychain), *filter(None, searched))
+    store = MacosStore("login", keychain=keychain)
+
+    def add_without_key(cert: x509.Certificate) -> None:
+        pem = tmp_path / f"{fingerprint(cert)[:8]}.pem"
+        pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        security("add-certificates", "-k", str(keychain), str(pem))
+
+    def delete_keychain() -> None:
+        security("list-keychains", "-d", "user", "-s", *filter(None, searched))
+        security("delete-keychain", str(keychain))
+
+    return Kit(name, store, add_without_key, [delete_keychain])
 
 
 def _windows_kit(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Kit:

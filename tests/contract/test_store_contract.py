@@ -1,7 +1,7 @@
 """What every certificate store promises (ecmt/certstore/port.py), written once and run
 against each adapter (see conftest.py): install, list by issuer and EPOC, find, the
-replace transaction of services/install.py with its rollback, remove, load_identity and a
-backup made from the store."""
+replace transaction of services/install.py with its rollback (also across two stores,
+the second failing), remove, load_identity and a backup made from the store."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import SecretStr
 
 from ecmt import pkcs12
+from ecmt.certstore import FileStore, Place, SeveralStores
 from ecmt.domain.errors import EcmtError, ErrorCode
 from ecmt.domain.models import (
     BackupFormat,
@@ -26,7 +27,7 @@ from ecmt.domain.models import (
 )
 from ecmt.services.backup import write_backup
 from ecmt.services.install import install_replacing
-from fakes import MiniCA
+from fakes import MemorySecrets, MiniCA
 from support import rsa_key
 
 FRIENDLY = "ePractitioner Dr Test Person"
@@ -242,3 +243,87 @@ def test_an_ec_key_and_a_name_in_any_script(kit):
     assert kit.store.load_identity(stored.fingerprint).key.public_key() == key.public_key()
     kit.store.remove(stored.fingerprint)
     assert kit.store.find(stored.fingerprint) is None
+
+
+@dataclass
+class FailingSecond:
+    """A second store whose install of `new` fails: before changing anything, after
+    putting the certificate in (half done), or whose check right after the install does
+    not find it."""
+
+    store: Any
+    how: str
+    new: str = ""
+    hidden: bool = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def install(self, key: Any, cert: x509.Certificate, chain: Any, name: str) -> Any:
+        armed = fingerprint(cert) == self.new
+        if armed and self.how == "refuses":
+            raise EcmtError(ErrorCode.STORE_ERROR, "injected: refused")
+        stored = self.store.install(key, cert, chain, name)
+        if armed and self.how == "half-done":
+            raise EcmtError(ErrorCode.STORE_ERROR, "injected: failed after the import")
+        self.hidden = armed and self.how == "not-verified"
+        return stored
+
+    def find(self, fp: str) -> StoredCertificate | None:
+        if self.hidden and fp.lower() == self.new:
+            self.hidden = False  # once: the check after install
+            return None
+        return self.store.find(fp)
+
+
+@pytest.mark.parametrize("how", ["refuses", "half-done", "not-verified"])
+def test_two_stores_a_failure_in_the_second_leaves_both_as_they_were(kit, tmp_path, how):
+    ca = kit.ca()
+    chain = [ca.issuing, ca.root]
+    old_key, old_cert = issue(ca)
+    second = FailingSecond(FileStore(tmp_path / "second", MemorySecrets()), how)
+    both = SeveralStores([Place("first", kit.store), Place("second", second)], "first,second")
+    old = both.install(old_key, old_cert, chain, FRIENDLY)
+    assert old.has_private_key  # in both, with its key
+    new_key, new_cert = issue(ca)
+    second.new = fingerprint(new_cert)
+
+    with pytest.raises(EcmtError) as caught:
+        install_replacing(
+            both,
+            new_key,
+            new_cert,
+            chain,
+            FRIENDLY,
+            both.list(profile(ca)),
+            SupersededPolicy.REMOVE,
+        )
+
+    expected = ErrorCode.INSTALL_NOT_VERIFIED if how == "not-verified" else ErrorCode.STORE_ERROR
+    assert caught.value.code is expected
+    for store in (kit.store, second.store):
+        assert store.find(fingerprint(new_cert)) is None
+        (left,) = store.list(profile(ca))
+        assert left.fingerprint == old.fingerprint
+        assert left.has_private_key
+        assert store.load_identity(old.fingerprint).key.public_key() == old_key.public_key()
+
+
+def test_two_stores_replace_everywhere_then_remove_the_old_from_each(kit, tmp_path):
+    ca = kit.ca()
+    chain = [ca.issuing, ca.root]
+    second = FileStore(tmp_path / "second", MemorySecrets())
+    both = SeveralStores([Place("first", kit.store), Place("second", second)], "first,second")
+    old = both.install(*issue(ca), chain, FRIENDLY)
+    new_key, new_cert = issue(ca)
+
+    outcome = install_replacing(
+        both, new_key, new_cert, chain, FRIENDLY, both.list(profile(ca)), SupersededPolicy.REMOVE
+    )
+
+    assert outcome.installed.has_private_key
+    assert [s.fingerprint for s in outcome.removed] == [old.fingerprint]
+    for store in (kit.store, second):
+        (left,) = store.list(profile(ca))
+        assert left.fingerprint == fingerprint(new_cert)
+        assert store.load_identity(left.fingerprint).key.public_key() == new_key.public_key()

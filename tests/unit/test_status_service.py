@@ -47,3 +47,57 @@ def test_remembered_cas_narrow_the_profile(tmp_path):
     assert {s.epoc for s in service.certificates()} == {"1111", "2222"}
     service.remember_cas([ca.issuing])
     assert {s.epoc for s in service.certificates()} == {"1111"}
+
+
+def test_with_several_stores_each_certificate_says_where_it_is(tmp_path):
+    from ecmt.certstore import Place, SeveralStores
+
+    ca = MiniCA()
+    chrome, firefox = FakeStore(description="NSS database ~/.pki/nssdb"), FakeStore()
+    firefox.description = "Firefox profile default-release (NSS database ~/.mozilla/x)"
+    put(chrome, ca, "1111", NOW - timedelta(days=10), 365)
+    ((stored, _key),) = chrome.entries.values()
+    firefox.entries[stored.fingerprint] = (
+        StoredCertificate(stored.certificate, False, firefox.description, stored.label),
+        None,
+    )
+    put(chrome, ca, "2222", NOW - timedelta(days=5), 365)  # in Chrome's store only
+    store = SeveralStores([Place("nss", chrome), Place("firefox", firefox)], "nss,firefox")
+    service = StatusService(
+        store, 30, tmp_path / "ca.pem", clock=lambda: NOW, store_value="nss,firefox"
+    )
+
+    by_epoc = {s.epoc: s for s in service.certificates()}
+
+    everywhere, chrome_only = by_epoc["1111"], by_epoc["2222"]
+    assert [(p.store, p.has_private_key) for p in everywhere.places] == [
+        ("nss", True),
+        ("firefox", False),
+    ]
+    assert everywhere.places[1].where == "Firefox on this computer"
+    assert everywhere.places[1].location == firefox.description
+    assert everywhere.where == "the certificate stores of Chrome and Edge, and Firefox"
+    assert everywhere.has_private_key  # a renewal or backup reads the key from Chrome's
+    assert chrome_only.where == "the certificate store Chrome and Edge use on this computer"
+    assert [p.store for p in chrome_only.places] == ["nss"]
+    as_json = everywhere.as_json()
+    assert as_json["where"] == everywhere.where
+    assert as_json["places"][1] == {
+        "store": "firefox",
+        "where": "Firefox on this computer",
+        "location": firefox.description,
+        "has_private_key": False,
+    }
+    assert service.current("1111").fingerprint == everywhere.fingerprint
+    assert store.find(everywhere.fingerprint).has_private_key is False  # not everywhere
+
+
+def test_one_store_has_one_place(tmp_path):
+    ca, store = MiniCA(), FakeStore()
+    put(store, ca, "1111", NOW - timedelta(days=1), 365)
+    service = StatusService(store, 30, tmp_path / "ca.pem", clock=lambda: NOW, store_value="files")
+    (status,) = service.certificates()
+    assert [(p.store, p.where, p.location) for p in status.places] == [
+        ("files", "this program's own certificate folder", "memory")
+    ]
+    assert status.where == "this program's own certificate folder"

@@ -24,6 +24,19 @@ CHROME = "the certificate store Chrome and Edge use on this computer"
         ("nss:/srv/app/nssdb", "a browser certificate database on this computer"),
         ("files:/tmp/x", "this program's own certificate folder"),
         ("files", "this program's own certificate folder"),
+        ("firefox", "Firefox on this computer"),
+        ("firefox:work", "Firefox (profile work) on this computer"),
+        ("nss,firefox", "the certificate stores of Chrome and Edge, and Firefox"),
+        (
+            "nss, firefox:work, firefox:home",
+            "the certificate stores of Chrome and Edge, Firefox (profile work), "
+            "and Firefox (profile home)",
+        ),
+        (
+            "nss,files",
+            "the certificate store Chrome and Edge use on this computer, "
+            "and this program's own certificate folder",
+        ),
     ],
 )
 def test_plain_names(value: str, words: str) -> None:
@@ -39,6 +52,9 @@ def test_plain_names(value: str, words: str) -> None:
         ("windows:user", False),
         ("nss:~/.pki/nssdb", False),
         ("files", False),
+        ("firefox", False),
+        ("nss,firefox", False),
+        ("nss,nss:/etc/pki/nssdb", True),
     ],
 )
 def test_machine_wide_stores(value: str, machine_wide: bool) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 from pydantic import SecretStr
 
 from ..app import App, build_app
+from ..certstore import places_of
+from ..certstore.names import plain_store_name
 from ..domain.errors import EcmtError, ErrorCode
 from ..domain.models import BackupFormat, ClientIdentity, PinCredentials, RenewalStage
 from ..domain.password_policy import check_pair
@@ -60,15 +62,25 @@ def run_status(args: argparse.Namespace, out: Output) -> int:
     lines = (
         [f"Certificates in {where}:"] if found else [f"No ePractitioner certificate in {where}."]
     )
+    several = len(app.store_values) > 1
     lines += [
         f"  {s.name} (EPOC {s.epoc}): {s.state.value}, expires {s.not_after:%d %B %Y}, "
         f"{s.days_left} days left{'' if s.has_private_key else ', NO private key'}"
         + (f"; key readable by: {', '.join(s.key_readers)}" if s.key_readers else "")
+        + (f"; in {s.where}" if several else "")
         for s in found
     ]
     out.result(
         {
             "store": app.store.description,
+            "stores": [
+                {
+                    "store": p.value,
+                    "where": plain_store_name(p.value),
+                    "location": p.store.description,
+                }
+                for p in places_of(app.store, app.store_value)
+            ],
             "epoc": app.status.installed_epoc(),
             "certificates": [s.as_json() for s in found],
         },

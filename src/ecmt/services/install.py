@@ -1,5 +1,7 @@
 """Installing a new certificate as a transaction: the old one goes only after the new one
-is in the store and found again by its fingerprint; a failed check rolls the new one back.
+is in the store and found again by its fingerprint, with its key; a failed check rolls the
+new one back. Several stores at once (certstore/_several.py) answer as one store: the
+check passes only when every one of them holds the new certificate with its key.
 """
 
 from __future__ import annotations
@@ -71,7 +73,8 @@ def install_replacing(
         except EcmtError as exc:  # the new one is in and verified: keep going, say so
             log.warning("could not remove superseded %s: %s", old.fingerprint[:16], exc)
             kept.append(old)
-    if store.find(new_fp) is None:  # removing an old one must never take the new one
+    still = store.find(new_fp)  # removing an old one must never take the new one
+    if still is None or not still.has_private_key:
         raise EcmtError(ErrorCode.INSTALL_NOT_VERIFIED, "new certificate gone after clean-up")
     return InstallOutcome(found, tuple(removed), tuple(kept))
 
