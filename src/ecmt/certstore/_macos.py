@@ -7,8 +7,8 @@ with "MAC verification failed", and no password ever reaches a command line (`se
 import -P` would show it in `ps`). The new key gets an access list naming this program
 and the browsers that are installed (Safari, Chrome, Edge), so they use it without a
 prompt per app; then certificate and key are labelled with the friendly name. A failure
-after the import removes what it added. "Already exists" is success when the certificate
-and its key are there.
+after the import removes what it added. Issuing CAs already in the keychain are left out of
+the PKCS#12, and "already exists" is success when the certificate and its key are there.
 
 Certificates are found by SHA-256 of their DER (the keychain indexes SHA-1 only); a key
 belongs to a certificate when its kSecAttrApplicationLabel equals the certificate's
@@ -131,8 +131,11 @@ class MacosStore:
         keychain = self._keychain()
         fp = fingerprint_of(certificate)
         before = {e.fingerprint for e in self._entries(keychain)}
+        missing_cas = [c for c in chain if fingerprint_of(c) not in before]  # no duplicates
         secret = pkcs12.one_time_password()
-        data = pkcs12.build(key, certificate, chain, friendly_name, secret, BackupFormat.LEGACY)
+        data = pkcs12.build(
+            key, certificate, missing_cas, friendly_name, secret, BackupFormat.LEGACY
+        )
         try:
             try:
                 access = kc.trusted_access(self.sec, friendly_name, self.browsers)
