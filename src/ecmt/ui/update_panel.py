@@ -53,7 +53,7 @@ class UpdatePanel(QWidget):
         self.page = page
         self.decision: ReleaseDecision | None = None
         self.was_complete = False
-        self.start = button("&Download and install", "Download and install", self.download)
+        self.start = button("Download and &install", "Download and install", self.download)
         self.bar = QProgressBar()
         self.bar.setAccessibleName("Download progress")
         self.outcome = StatusLine()
@@ -72,9 +72,9 @@ class UpdatePanel(QWidget):
         self.bar.hide()
         self.outcome.hide()
         if decision is not None and usable:
-            text = f"Download and install version {decision.latest_version}"
-            self.start.setText("&" + text)
-            self.start.setAccessibleName(text)
+            version = decision.latest_version
+            self.start.setText(f"Download and &install version {version}")  # Alt+I
+            self.start.setAccessibleName(f"Download and install version {version}")
             self.start.setEnabled(True)
 
     def download(self) -> None:
