@@ -32,7 +32,8 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument(
         "--store",
         default=default,
-        help="nss:DIR | files:DIR | windows:machine|user | macos:login|system",
+        help="nss[:DIR] | firefox[:PROFILE] | files[:DIR] | windows:machine|user | "
+        "macos:login|system; several with commas: nss,firefox",
     )
     parser.add_argument(
         "--verbose",
