@@ -37,6 +37,22 @@ class Task(QRunnable):
         self.signals = TaskSignals()
         self.cancel = threading.Event()
         self._work = work
+        self.ended = False  # seen on the GUI thread (set by `start`'s own slot)
+        self._then: list[Callable[[], None]] = []
+
+    def when_finished(self, callback: Callable[[], None]) -> None:
+        """On the GUI thread: `callback` once the task has ended (at once if it has). A
+        plain `finished.connect` made after the worker emitted would never fire."""
+        if self.ended:
+            callback()
+        else:
+            self._then.append(callback)
+
+    def _ended(self) -> None:
+        self.ended = True
+        then, self._then = self._then, []
+        for callback in then:
+            callback()
 
     def run(self) -> None:
         try:
@@ -74,6 +90,7 @@ def start(
     if on_progress is not None:
         task.signals.progress.connect(on_progress)
     _running.add(task)
+    task.signals.finished.connect(task._ended)
     task.signals.finished.connect(lambda: _running.discard(task))
     if later is None:
         QThreadPool.globalInstance().start(task)

@@ -34,6 +34,8 @@ class BackupPage(StepPage):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.setButtonText(QWizard.WizardButton.CancelButton, "&Close")
+
+    def build(self) -> None:
         area, content = scrolling("Backup")
         self.body.addWidget(area)
         take_spare_height(self.layout(), self.body)

@@ -76,6 +76,7 @@ class StepPage(QWizardPage):
         layout.addStretch(1)
         self._complete = False
         self._watching_pages = False
+        self._built = False
         self.task: tasks.Task | None = None
 
     # --- completion -------------------------------------------------------------------
@@ -95,7 +96,19 @@ class StepPage(QWizardPage):
     def isComplete(self) -> bool:
         return self._complete
 
+    def build(self) -> None:
+        """Make the page's own widgets. Called when the page is first entered: the wizard
+        shows its first page without building the seven others. Settings QWizard reads
+        before a page is entered (commit page, final page, button texts) stay in
+        `__init__`."""
+
+    def ensure_built(self) -> None:
+        if not self._built:
+            self._built = True
+            self.build()
+
     def initializePage(self) -> None:
+        self.ensure_built()
         self.session.step_code = self.step_code
         self.errors.clear()
         wizard = self.wizard()

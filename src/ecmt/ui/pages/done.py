@@ -40,6 +40,8 @@ class DonePage(StepPage):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.setFinalPage(True)
+
+    def build(self) -> None:
         area, content = scrolling("Summary")
         self.body.addWidget(area)
         take_spare_height(self.layout(), self.body)

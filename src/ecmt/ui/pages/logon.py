@@ -21,7 +21,6 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit
 from ccms_protocol.files import write_atomic
 
 from ...domain.errors import EcmtError, ErrorCode
-from ..session import WizardSession
 from ..widgets import Mood, StatusLine, button, label, scrolling, take_spare_height
 from .base import PageId, StepPage
 
@@ -98,8 +97,7 @@ def finish(
 class LogonPage(StepPage):
     page_id = PageId.LOGON
 
-    def __init__(self, session: WizardSession) -> None:
-        super().__init__(session)
+    def build(self) -> None:
         self.epoc = QLineEdit()
         self.epoc.setAccessibleName("EPOC number")
         self.pin = QLineEdit()

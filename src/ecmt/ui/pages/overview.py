@@ -17,7 +17,6 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 from ...domain.errors import EcmtError
 from ...domain.states import CertState
 from ..dates import days_text, long_date
-from ..session import WizardSession
 from ..widgets import Mood, StatusLine, button, label, scrolling, take_spare_height
 from .base import PageId, StepPage
 
@@ -83,8 +82,7 @@ class Lines(QWidget):
 class OverviewPage(StepPage):
     page_id = PageId.OVERVIEW
 
-    def __init__(self, session: WizardSession) -> None:
-        super().__init__(session)
+    def build(self) -> None:
         self.facts: dict[str, QLabel] = {}
         form = QFormLayout()
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)

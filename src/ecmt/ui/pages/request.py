@@ -43,6 +43,11 @@ class RequestPage(StepPage):
         super().__init__(*args)
         self.setCommitPage(True)  # Back is disabled once the certificate is installed
         self.setButtonText(QWizard.WizardButton.CommitButton, "&Next >")
+        self.current: RenewalStage | None = None
+        self._watching_wizard = False
+        self._stop_when_harmless = False
+
+    def build(self) -> None:
         area, content = scrolling("Progress of the request")
         self.body.addWidget(area)
         take_spare_height(self.layout(), self.body)
@@ -63,9 +68,6 @@ class RequestPage(StepPage):
         self.outcome = label(name="Outcome")
         content.addWidget(self.outcome)
         content.addStretch(1)
-        self.current: RenewalStage | None = None
-        self._watching_wizard = False
-        self._stop_when_harmless = False
 
     def initializePage(self) -> None:
         wizard = self.wizard()
@@ -166,8 +168,8 @@ class RequestPage(StepPage):
             then()
             return
         self._stop_when_harmless = True  # e.g. sent now, waiting for approval a moment later
+        task.when_finished(then)
         self._stop()
-        task.signals.finished.connect(then)
 
     def _stoppable(self, enabled: bool, note: str) -> None:
         self.stop_button.setEnabled(enabled)

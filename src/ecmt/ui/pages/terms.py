@@ -40,8 +40,7 @@ def reflow(text: str) -> str:
 class TermsPage(StepPage):
     page_id = PageId.TERMS
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+    def build(self) -> None:
         self.heading = label(bold=True, name="Title of the terms")
         self.version = label(name="Version of the terms")
         self.text = QTextBrowser()
