@@ -55,7 +55,8 @@ def test_firefox_values(tmp_path):
     assert isinstance(one, FirefoxProfileStore)
     assert one.nss.directory == profile
     assert one.wait_seconds == 3
-    assert opened("firefox:abcd1234.default-release", home=tmp_path).nss.directory == profile
+    by_folder = opened("firefox:abcd1234.default-release", home=tmp_path, platform="linux")
+    assert by_folder.nss.directory == profile
     with pytest.raises(EcmtError) as caught:
         opened("firefox:work", home=tmp_path, platform="linux")
     assert caught.value.code is ErrorCode.STORE_UNAVAILABLE
