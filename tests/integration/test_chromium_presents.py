@@ -85,20 +85,28 @@ class SServer:
 
     def __init__(self, folder: Path, client_cas: Path) -> None:
         cert, key = server_identity(folder)
-        self.port = free_port()
-        self.lines: list[str] = []
-        self.process = subprocess.Popen(
-            ["openssl", "s_server", "-accept", f"127.0.0.1:{self.port}", "-cert", str(cert),
-             "-key", str(key), "-Verify", "1", "-CAfile", str(client_cas), "-www"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        for _attempt in range(3):  # another process may take the free port first
+            self.port = free_port()
+            self.lines: list[str] = []
+            self.process = subprocess.Popen(
+                ["openssl", "s_server", "-accept", f"127.0.0.1:{self.port}", "-cert", str(cert),
+                 "-key", str(key), "-Verify", "1", "-CAfile", str(client_cas), "-www"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            self._reader = threading.Thread(target=self._read, daemon=True)
+            self._reader.start()
+            if self._accepting():
+                return
+            self.stop()
+        pytest.fail(f"s_server did not start: {self.lines}")
+
+    def _accepting(self) -> bool:
         deadline = time.monotonic() + 20
         while "ACCEPT" not in self.lines:
-            assert self.process.poll() is None, f"s_server stopped: {self.lines}"
-            assert time.monotonic() < deadline, f"s_server did not start: {self.lines}"
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                return False
             time.sleep(0.05)
+        return True
 
     @property
     def url(self) -> str:
@@ -225,10 +233,11 @@ def test_chromium_presents_the_certificate_ecmt_installed(server, tmp_path):
 
     assert "Client certificate" not in control  # nothing to present: the handshake fails
     assert any("peer did not return a certificate" in line for line in output), output
-    peers = [line for line in output if line.startswith("depth=0 ")]
-    assert len(peers) == 1, output
-    assert f"serialNumber = {epoc}" in peers[0]
-    assert "CN = Dr Chromium Test" in peers[0]
+    peers = [line for line in output if line.startswith("depth=0 ")]  # the verified peer
+    assert peers, output
+    for peer in peers:
+        assert f"serialNumber = {epoc}" in peer
+        assert "CN = Dr Chromium Test" in peer
     shown = page.partition("Client certificate")[2]
     (pem,) = PEM.findall(shown.encode())
     presented = x509.load_pem_x509_certificate(pem)
