@@ -4,7 +4,9 @@ The replace transaction of services/install.py then spans every store, with no c
 its steps, because the composite answers as one store:
 
 - `install` puts the certificate into each store in turn; when one fails, the ones done
-  (and the failing one, should it hold it) get it removed again before the error goes up;
+  (and the failing one, should it hold it) get it removed again before the error goes up.
+  A part that names no store now (`firefox` where Firefox never ran) is passed over with
+  a warning in the log; alone, it is STORE_UNAVAILABLE;
 - `find` and `list` merge by fingerprint; a certificate counts as having its key only
   when EVERY store holds it with its key, so the check after install fails (and rolls
   back everywhere) unless it landed everywhere, and no old certificate is removed from
@@ -92,6 +94,11 @@ class SeveralStores:
         places = self.places()
         if not places:
             raise EcmtError(ErrorCode.STORE_UNAVAILABLE, self.empty_reason())
+        for part in self.parts:  # `firefox` on a computer where Firefox was never started
+            if isinstance(part.store, SeveralStores) and not part.store.places():
+                log.warning(
+                    "%s: nothing to install into: %s", part.value, part.store.empty_reason()
+                )
         fp = fingerprint_of(certificate)
         done: builtins.list[Place] = []
         installed: builtins.list[StoredCertificate] = []
