@@ -13,7 +13,6 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import platformdirs
@@ -25,7 +24,9 @@ APP = "ecmt"
 
 def config_files(extra: Path | None = None) -> list[Path]:
     """Lowest priority first: packaged defaults, machine-wide, per-user, then --config."""
-    packaged = Path(str(resources.files("ecmt").joinpath("resources/defaults.toml")))
+    # beside this module (also in a frozen build); importlib.resources would cost the
+    # first window tempfile, zipfile and more
+    packaged = Path(__file__).with_name("resources") / "defaults.toml"
     files = [
         packaged,
         Path(platformdirs.site_config_dir(APP)) / "config.toml",

@@ -26,8 +26,8 @@ from ccms_protocol.wire import short_reference
 from ecmt import __version__
 from ecmt.domain.errors import ErrorCode
 from ecmt.domain.models import CertState
-from ecmt.services.environment import ElevationStatus, RelaunchOutcome, RelaunchResult
 from ecmt.services import environment as admin_module  # the page imports from it on use
+from ecmt.services.environment import ElevationStatus, RelaunchOutcome, RelaunchResult
 from ecmt.ui.pages.admin import AdminPage
 from ecmt.ui.pages.base import PageId, StepPage
 from ecmt.ui.pages.logon import LAST_LOGON, PIN_HINT, LogonPage
