@@ -104,10 +104,11 @@ class VirtualDesktop:
 
     def _start(self) -> VirtualDesktop:
         self.home.mkdir(parents=True, exist_ok=True)
+        tools = self._stand_in_scheduler()
         number = self._start_xvfb()
         self.display = f":{number}"
         env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PATH": f"{tools}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
             "HOME": str(self.home),
             "XDG_CONFIG_HOME": str(self.home / ".config"),
             "XDG_DATA_HOME": str(self.home / ".local" / "share"),
@@ -135,6 +136,33 @@ class VirtualDesktop:
                 return self
         log = (self.home / "openbox.log").read_text(errors="replace")
         raise RuntimeError(f"the window manager did not start: {log[-2000:]}")
+
+    def _stand_in_scheduler(self) -> Path:
+        """`crontab` and `systemctl` for this desktop only: the app's "Remind me" box
+        would otherwise change this machine's real crontab. The stand-in crontab keeps
+        what it is given in HOME/crontab, where tests read it."""
+        tools = self.home / "tools"
+        tools.mkdir(exist_ok=True)
+        table = self.home / "crontab"
+        crontab = tools / "crontab"
+        crontab.write_text(
+            "#!/bin/sh\n"
+            f'if [ "$1" = "-l" ]; then\n'
+            f'  [ -f "{table}" ] || {{ echo "no crontab for $(id -un)" >&2; exit 1; }}\n'
+            f'  cat "{table}"; exit 0\n'
+            "fi\n"
+            f'cat > "{table}"\n'
+        )
+        systemctl = tools / "systemctl"
+        systemctl.write_text("#!/bin/sh\nexit 1\n")  # no systemd user session here
+        for tool in (crontab, systemctl):
+            tool.chmod(0o755)
+        return tools
+
+    @property
+    def crontab(self) -> str:
+        table = self.home / "crontab"
+        return table.read_text() if table.exists() else ""
 
     def _runtime_dir(self) -> Path:
         folder = self.home / "runtime"

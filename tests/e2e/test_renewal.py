@@ -116,7 +116,12 @@ def test_plain_ecmt_wrong_pin_then_right_then_a_second_renewal_with_the_certific
             walk.no_backup()
             done = walk.done()
             assert "No backup was made. You can make one later" in done
-            walk.finish_to_overview()
+            assert desk.desktop.crontab == ""
+            walk.finish_to_overview()  # with "Remind me before it expires" ticked
+            desk.screen.wait(
+                lambda n: "remind run" in desk.desktop.crontab or None, "the daily check"
+            )
+            assert text_showing(desk.screen, "A daily check is set up.")
             first = nss_serials(nssdb)
             assert len(first) == 1
 

@@ -15,9 +15,47 @@ import pytest
 from keyring.backends import fail
 
 from ecmt.app import build_app
+from ecmt.domain.errors import EcmtError
+from ecmt.services import schedule
+from ecmt.services.schedule import Installed, Job
 from ecmt.ui import tasks
 from ecmt.ui.session import WizardSession
 from support import Harness, client_settings
+
+
+class MemoryScheduler:
+    """The OS scheduler for the desktop's reminder boxes: the real ones (systemd, cron,
+    Task Scheduler, launchd) would change this machine; services/schedule.py and its
+    own tests cover them. Records what the desktop asked for."""
+
+    name = "memory"
+
+    def __init__(self) -> None:
+        self.jobs: list[Job] = []
+        self.refuse: EcmtError | None = None
+
+    def install(self, job: Job) -> Installed:
+        if self.refuse is not None:
+            raise self.refuse
+        self.jobs.append(job)
+        return Installed(self.name, "in memory", True)
+
+    def remove(self) -> bool:
+        had = bool(self.jobs)
+        self.jobs.clear()
+        return had
+
+    def status(self) -> Installed | None:
+        if self.refuse is not None:
+            raise self.refuse
+        return Installed(self.name, "in memory", True) if self.jobs else None
+
+
+@pytest.fixture(autouse=True)
+def scheduler(monkeypatch: pytest.MonkeyPatch) -> MemoryScheduler:
+    memory = MemoryScheduler()
+    monkeypatch.setattr(schedule, "pick_scheduler", lambda *args, **kwargs: memory)
+    return memory
 
 
 @pytest.fixture

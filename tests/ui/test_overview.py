@@ -376,6 +376,71 @@ def test_keyboard_tab_leaves_the_table_for_the_buttons(server, session, make_win
     window = make_window(session)
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
+    qtbot.waitUntil(window.remind.isEnabled, timeout=20_000)
     window.table.setFocus()
-    qtbot.keyClick(window.table, Qt.Key.Key_Tab)
+    qtbot.keyClick(window.table, Qt.Key.Key_Tab)  # in reading order: the reminder box, Renew
+    assert QApplication.focusWidget() is window.remind
+    qtbot.keyClick(window.remind, Qt.Key.Key_Tab)
     assert QApplication.focusWidget() is window.renew_button
+
+
+# --- reminders ---------------------------------------------------------------------------
+
+
+def test_the_reminder_box_turns_the_daily_check_on_and_off(
+    server, session, make_window, qtbot, scheduler
+):
+    window = make_window(session)
+    qtbot.waitUntil(lambda: window.remind.isEnabled(), timeout=20_000)
+    assert window.reminder_row.isVisible()
+    assert not window.remind.isChecked()
+    qtbot.mouseClick(window.remind, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.remind.isEnabled() and bool(scheduler.jobs), timeout=20_000)
+    (job,) = scheduler.jobs
+    assert job.command[-2:] == ("remind", "run")
+    assert window.remind_status.text() == "A daily check is set up."
+    assert "Reminders are on" in window.statusBar().currentMessage()
+    qtbot.mouseClick(window.remind, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.remind.isEnabled() and not scheduler.jobs, timeout=20_000)
+    assert window.remind_status.text() == "No reminders: the daily check is off."
+
+
+def test_without_a_scheduler_the_box_says_so_quietly(
+    server, session, make_window, qtbot, scheduler
+):
+    from ecmt.domain.errors import EcmtError, ErrorCode
+
+    scheduler.refuse = EcmtError(ErrorCode.SCHEDULER_UNAVAILABLE, "no systemd, no cron")
+    window = make_window(session)
+    qtbot.waitUntil(lambda: bool(window.remind_status.text()), timeout=20_000)
+    assert not window.remind.isEnabled()
+    assert window.remind_status.text().startswith("Reminders cannot be set up here:")
+    assert not window.errors.isVisible()  # not an error panel: nothing went wrong here
+
+
+def test_no_reminder_box_in_demo_mode(server, session, make_window):
+    session.demo_note = "EPOC number:\n8123456\n\nPIN:\nK7QM-4X9R-T3HP"
+    window = make_window(session)
+    assert window.reminder_row.isHidden()
+
+
+def test_details_name_each_store_that_holds_the_certificate(server, session, make_window):
+    """Several stores (Chrome and Firefox): one line each, plain words then the place."""
+    import dataclasses
+
+    from ecmt.services.status import StorePlace
+    from ecmt.ui.details import installed_in
+
+    install(session, server)
+    status = session.app.status.certificates()[0]
+    both = dataclasses.replace(
+        status,
+        places=(
+            StorePlace("nss", "Chrome and Edge", "NSS database ~/.pki/nssdb", True),
+            StorePlace("firefox", "Firefox on this computer", "NSS database ~/.mozilla/x", True),
+        ),
+    )
+    assert installed_in(both).splitlines() == [
+        "Chrome and Edge (NSS database ~/.pki/nssdb)",
+        "Firefox on this computer (NSS database ~/.mozilla/x)",
+    ]

@@ -566,3 +566,27 @@ def test_done_page_confirms_and_shows_the_notice(
     wizard.button(QWizard.WizardButton.FinishButton).click()
     assert not wizard.isVisible()
     assert wizard.result() == QWizard.DialogCode.Accepted
+
+
+def test_done_offers_a_reminder_ticked_and_finish_asks_for_it(
+    qtbot: QtBot, server: Harness, session: WizardSession
+) -> None:
+    renew(server, session)
+    wizard = open_at(qtbot, session, PageId.DONE)
+    page = wizard.page_of(PageId.DONE)
+    assert isinstance(page, DonePage)
+    assert page.remind.isVisible()
+    assert page.remind.isChecked()  # on unless the user says otherwise
+    assert page.remind.accessibleName() == "Remind me before the certificate expires"
+    wizard.button(QWizard.WizardButton.FinishButton).click()
+    assert session.wants_reminder
+
+
+def test_done_without_the_reminder(qtbot: QtBot, server: Harness, session: WizardSession) -> None:
+    renew(server, session)
+    wizard = open_at(qtbot, session, PageId.DONE)
+    page = wizard.page_of(PageId.DONE)
+    assert isinstance(page, DonePage)
+    page.remind.click()
+    wizard.button(QWizard.WizardButton.FinishButton).click()
+    assert not session.wants_reminder

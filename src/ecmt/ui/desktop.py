@@ -171,8 +171,10 @@ class Desktop:
         if self.wizard is wizard:
             self.wizard = None
         if not self.quitting:
-            self.open_overview()
+            overview = self.open_overview()
             self.check_first_window()
+            if walk.wants_reminder and walk.result is not None:
+                overview.turn_reminders_on()
 
     def _post_next_letter(self) -> None:
         environment = self.environment

@@ -85,6 +85,13 @@ def grouped_fingerprint(fingerprint: str) -> str:
     return "\n".join(":".join(pairs[i : i + 16]) for i in range(0, len(pairs), 16))
 
 
+def installed_in(status: CertificateStatus, store_name: str = "") -> str:
+    """One line for each store that holds it: in plain words, then the exact place."""
+    if status.places:
+        return "\n".join(f"{p.where} ({p.location})" for p in status.places)
+    return f"{store_name} ({status.location})" if store_name else status.location
+
+
 @dataclass(frozen=True)
 class CertificateRow:
     """What the overview knows of one certificate: its status and its names."""
@@ -124,10 +131,7 @@ class DetailsDialog(QDialog):
             ("Valid from", date_and_time(status.not_before)),
             ("Valid until", date_and_time(status.not_after)),
             ("Private key present", key),
-            (
-                "Installed in",
-                f"{store_name} ({status.location})" if store_name else status.location,
-            ),
+            ("Installed in", installed_in(status, store_name)),
         ]
         layout = QVBoxLayout(self)
         form = QFormLayout()

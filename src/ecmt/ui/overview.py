@@ -18,6 +18,7 @@ from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QCheckBox,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -35,7 +36,8 @@ from .. import __version__
 from ..domain.errors import EcmtError
 from ..domain.models import CertState, ClientIdentity
 from ..services.backup import BackupResult
-from . import tasks
+from ..services.schedule import Installed
+from . import reminders, tasks
 from .backup_dialog import BackupDialog
 from .dates import long_date
 from .details import (
@@ -47,6 +49,7 @@ from .details import (
     fit_height,
     keep_fitted,
 )
+from .reminders import REMIND_HELP, REMIND_NAME, REMIND_TEXT
 from .session import WizardSession
 from .widgets import (
     ErrorPanel,
@@ -182,6 +185,7 @@ class OverviewWindow(QMainWindow):
             "Check my &connection", "Check my connection", self.check_connection
         )
         self.connection_dialog: object | None = None
+        self._add_reminder_row(layout, session)
         for widget in (self.renew_button, self.backup_button, self.details_button):
             row.addWidget(widget)
         row.addStretch(1)
@@ -282,8 +286,81 @@ class OverviewWindow(QMainWindow):
 
     # --- loading ---------------------------------------------------------------------
 
+    # --- reminders -------------------------------------------------------------------
+
+    def _add_reminder_row(self, layout: QVBoxLayout, session: WizardSession) -> None:
+        self.remind = QCheckBox(REMIND_TEXT)
+        self.remind.setAccessibleName(REMIND_NAME)
+        self.remind.setAccessibleDescription(REMIND_HELP)
+        self.remind.setToolTip(REMIND_HELP)
+        self.remind.clicked.connect(self._remind_clicked)  # the user's clicks, not ours
+        self.remind_status = label(name="Reminders")
+        row = QHBoxLayout()
+        row.addWidget(self.remind)
+        row.addWidget(self.remind_status, 1)
+        self.reminder_row = QWidget()
+        self.reminder_row.setLayout(row)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.reminder_row.setVisible(not session.demo_note)  # a demo ends when it quits
+        layout.addWidget(self.reminder_row)
+
+    def _look_up_reminders(self) -> None:
+        if self.reminder_row.isHidden():
+            return
+        session = self.session
+        reminders.run(
+            lambda: reminders.current(session.app), self._reminders_are, self._reminders_unknown
+        )
+
+    def _reminders_are(self, installed: object) -> None:
+        self.remind.setEnabled(True)
+        self.remind.setChecked(installed is not None)
+        on = isinstance(installed, Installed)
+        self.remind_status.setText("A daily check is set up." if on else "")
+        self.remind_status.setToolTip(installed.where if isinstance(installed, Installed) else "")
+
+    def _reminders_unknown(self, error: EcmtError) -> None:
+        """No scheduler to ask (or it did not answer): said quietly, not as an error."""
+        self.remind.setChecked(False)
+        self.remind.setEnabled(False)
+        self.remind_status.setText(f"Reminders cannot be set up here: {error.title}.")
+
+    def turn_reminders_on(self) -> None:
+        """After a renewal with the box ticked on the Done page."""
+        if self.reminder_row.isHidden():
+            return
+        self.remind.setChecked(True)
+        self._remind_clicked(True)
+
+    def _remind_clicked(self, on: bool) -> None:
+        session = self.session
+        self.remind.setEnabled(False)
+        self.remind_status.setText("Setting up the reminder…" if on else "Taking it away…")
+
+        def work() -> object:
+            return reminders.turn_on(session.app) if on else reminders.turn_off(session.app)
+
+        reminders.run(work, lambda result: self._reminded(on, result), self._remind_failed)
+
+    def _reminded(self, on: bool, result: object) -> None:
+        self.remind.setEnabled(True)
+        if on and isinstance(result, Installed):
+            self.remind_status.setText("A daily check is set up.")
+            self.remind_status.setToolTip(result.where)
+            self.statusBar().showMessage(reminders.said(result), 15_000)
+        else:
+            self.remind_status.setText("No reminders: the daily check is off.")
+
+    def _remind_failed(self, error: EcmtError) -> None:
+        self.remind.setEnabled(True)
+        self.remind.setChecked(False)
+        self.remind_status.setText("")
+        self.session.last_error = error
+        self.errors.show_error(error, "The reminder could not be set up.", can_retry=False)
+
     def refresh(self) -> None:
         """Read the store again, off the GUI thread; a later refresh wins over an earlier."""
+        self._look_up_reminders()
         self._generation += 1
         generation = self._generation
         session = self.session
@@ -338,7 +415,7 @@ class OverviewWindow(QMainWindow):
                 status.epoc or "-",
                 long_date(status.not_after),
                 str(status.days_left),
-                self.session.app.store_name,
+                status.where or self.session.app.store_name,  # each browser that has it
             )
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)

@@ -67,6 +67,7 @@ class WizardSession:
         self.terms: TermsDocument | None = None
         self.result: RenewalResult | None = None
         self.backup: BackupResult | None = None
+        self.wants_reminder = False  # "Remind me before it expires" was ticked at Finish
         self.step_code = "R-1"
         self.last_error: EcmtError | None = None
         self.notes: list[str] = []

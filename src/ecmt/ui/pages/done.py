@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QFrame, QHBoxLayout, QLabel, QVBoxLayout
 
 from ..dates import long_date
+from ..reminders import REMIND_HELP, REMIND_NAME, REMIND_TEXT
 from ..widgets import (
     Checklist,
     Mood,
@@ -71,6 +72,13 @@ class DonePage(StepPage):
             "When you choose Finish, the overview shows your new certificate.", name="Next"
         )
         content.addWidget(self.next_steps)
+        self.remind = QCheckBox(REMIND_TEXT)
+        self.remind.setAccessibleName(REMIND_NAME)
+        self.remind.setAccessibleDescription(REMIND_HELP)
+        self.remind.setToolTip(REMIND_HELP)
+        self.remind.setChecked(True)
+        self.remind.setVisible(not self.session.demo_note)  # nothing to remind of in a demo
+        content.addWidget(self.remind)
         content.addWidget(label("If you need help, call:", bold=True))
         self.helpdesks = label(name="Helpdesk numbers")
         content.addWidget(self.helpdesks)
@@ -95,6 +103,11 @@ class DonePage(StepPage):
         self.notices.setVisible(bool(settings.notices))
         self.helpdesks.setText("\n".join(helpdesk_lines(settings.helpdesks)) or "Your IT helpdesk.")
         self.complete = True
+
+    def validatePage(self) -> bool:
+        """Finish: the overview that follows sets up the reminder when asked to."""
+        self.session.wants_reminder = self.remind.isVisible() and self.remind.isChecked()
+        return True
 
     def _show_result(self, result: RenewalResult | None) -> None:
         old = self.summary.lines["old"]
