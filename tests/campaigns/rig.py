@@ -83,11 +83,15 @@ class Fault:
             return Behaviour(200, "OK", [("Content-Type", "text/html")], CAPTIVE_PORTAL)
         assert upstream is not None, name
         if name == "reset-mid-response":
-            # half the body; an answer without one (204) is reset before its first byte, as
-            # a client may take a status line and part of the headers for the whole answer
-            head = len(_head(upstream))
-            cut = head + len(upstream.body) // 2 if upstream.body else 0
-            return _replace(upstream, reset_after=cut)
+            # the head and a quarter of the body, a pause (so the client is reading the body,
+            # not racing the reset, which would discard what it had not read yet), a reset at
+            # half the body; an answer without a body (204) is reset before its first byte,
+            # as a client may take a status line and part of the headers for a whole answer
+            if not upstream.body:
+                return _replace(upstream, reset_after=0)
+            cut = len(_head(upstream)) + len(upstream.body) // 2
+            piece = max(1, len(upstream.body) // 4)
+            return _replace(upstream, reset_after=cut, piece=piece, pause=0.3)
         if name == "stall":
             return _replace(upstream, stall=math.inf)
         if name == "truncated-body":
