@@ -1,31 +1,41 @@
-"""Configuration: packaged defaults < machine-wide file < per-user file < --config file
-< ECMT_* environment variables < command-line flags.
+"""Configuration: packaged defaults < (Windows: the MSI's registry values) < machine-wide
+file < per-user file < --config file < ECMT_* environment variables < command-line flags.
 
 Files are TOML at platformdirs locations (`site_config_dir("ecmt")/config.toml` and
 `user_config_dir("ecmt")/config.toml`); docs/configuration.md lists every key.
+
+The layers are merged here, key by key (a later layer replaces a whole value), and the
+result is validated by one pydantic model. pydantic-settings did the merging before; it
+also loaded asyncio, dotenv and cloud-provider modules on every start, the largest single
+cost of `ecmt status`, for features this program does not use.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 import platformdirs
-from pydantic import BaseModel, Field, ValidationError, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    InitSettingsSource,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    SettingsError,
-    TomlConfigSettingsSource,
+
+# pydantic looks for plugins among every installed package's entry points when a model is
+# made; this program uses none, and the search is a large part of a CLI command's start
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
+from pydantic import (  # after the line above: it is read when models are made
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
 )
 
 from .config_files import config_files
 from .domain.errors import EcmtError, ErrorCode
-from .domain.models import BackupFormat, SupersededPolicy
+from .domain.states import BackupFormat, SupersededPolicy
 from .machine_registry import registry_settings
 
 APP = "ecmt"
@@ -43,8 +53,11 @@ class ReleaseKey(BaseModel):
     public_key: str = Field(description="base64 of the raw 32-byte Ed25519 public key")
 
 
-class EcmtSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ECMT_", extra="forbid")
+ENV_PREFIX = "ECMT_"
+
+
+class EcmtSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
     server_url: str | None = None  # a deployment sets it; checked where it is used
     trust_anchors: list[Path] = Field(default_factory=list)
@@ -97,21 +110,6 @@ class EcmtSettings(BaseSettings):
             raise ValueError("the server URL must start with https://")
         return value.rstrip("/")
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        files: list[Path] = settings_cls.model_config.get("toml_file") or []  # type: ignore[assignment]
-        tomls = [TomlConfigSettingsSource(settings_cls, toml_file=f) for f in reversed(files)]
-        # Windows: the MSI's deployment properties, just above the lowest file (packaged)
-        machine = InitSettingsSource(settings_cls, init_kwargs=registry_settings())
-        return (init_settings, env_settings, *tomls[:-1], machine, *tomls[-1:])
-
 
 def default_config_files(extra: Path | None = None) -> list[Path]:
     """Lowest priority first: packaged defaults, machine-wide, per-user, then --config."""
@@ -121,25 +119,68 @@ def default_config_files(extra: Path | None = None) -> list[Path]:
 
 
 def load_settings(
-    config_file: Path | None = None, files: list[Path] | None = None, **flags: Any
+    config_file: Path | None = None,
+    files: list[Path] | None = None,
+    environ: Mapping[str, str] | None = None,
+    **flags: Any,
 ) -> EcmtSettings:
     """Settings from every source; `flags` are command-line values (None means not given)."""
     chosen = files if files is not None else default_config_files(config_file)
-
     existing = [f for f in chosen if f.is_file()]
-    layered: type[EcmtSettings] = EcmtSettings
-    if existing:
-
-        class _Layered(EcmtSettings):
-            model_config = SettingsConfigDict(toml_file=existing)
-
-        layered = _Layered
+    merged: dict[str, Any] = _toml(existing[0]) if existing else {}  # the packaged defaults
+    merged.update(registry_settings())  # Windows: the MSI's deployment properties
+    for path in existing[1:]:
+        merged.update(_toml(path))
+    merged.update(_environment(os.environ if environ is None else environ))
+    merged.update({k: v for k, v in flags.items() if v is not None})
     try:
-        return layered(**{k: v for k, v in flags.items() if v is not None})
-    except (SettingsError, tomllib.TOMLDecodeError, ValueError) as exc:
-        if isinstance(exc, ValidationError):
-            raise _invalid(exc) from None
-        raise EcmtError(ErrorCode.CONFIG_INVALID, str(exc)) from None
+        return EcmtSettings.model_validate(merged)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise EcmtError(ErrorCode.CONFIG_INVALID, f"{path}: {exc}") from None
+    except OSError as exc:
+        raise EcmtError(ErrorCode.CONFIG_INVALID, f"{path}: {exc.strerror}") from None
+
+
+def _environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """ECMT_<SETTING> variables (any case) for known settings: a list or a table is given
+    as JSON (ECMT_TRUST_ANCHORS='["/etc/ca.pem"]'); other ECMT_* names are left alone,
+    as other parts of the program and its tests use some."""
+    values: dict[str, Any] = {}
+    for name, text in environ.items():
+        if not name.upper().startswith(ENV_PREFIX):
+            continue
+        key = name[len(ENV_PREFIX) :].lower()
+        field = EcmtSettings.model_fields.get(key)
+        if field is None:
+            continue
+        if _structured(field.annotation):
+            try:
+                values[key] = json.loads(text)
+            except ValueError:
+                raise EcmtError(
+                    ErrorCode.CONFIG_INVALID, f"{name}: not JSON (a list is written [...])"
+                ) from None
+        else:
+            values[key] = text
+    return values
+
+
+def _structured(annotation: object) -> bool:
+    """A list, a table or a model: what an environment variable gives as JSON."""
+    origin = get_origin(annotation)
+    if origin in (list, dict, tuple):
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_structured(arg) for arg in get_args(annotation) if arg is not type(None))
 
 
 def _invalid(exc: ValidationError) -> EcmtError:

@@ -13,21 +13,44 @@ file store.
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..domain.errors import EcmtError, ErrorCode
-from ..secrets import SecretStore
-from ._files import FileStore
-from ._firefox import WAIT_SECONDS, open_firefox
-from ._macos import MacosStore
-from ._nss import NssStore
-from ._nss_locations import chromium_nssdb
-from ._several import Place, SeveralStores, places_of
-from ._windows import WindowsStore
-from .port import CertStore
+
+if TYPE_CHECKING:
+    from ..secrets import SecretStore
+    from ._files import FileStore
+    from ._macos import MacosStore
+    from ._nss import NssStore
+    from ._several import Place, SeveralStores, places_of
+    from ._windows import WindowsStore
+    from .port import CertStore
+
+WAIT_SECONDS = 10.0  # for Firefox to close (the `firefox_wait_seconds` default)
+# Each adapter is imported when a store of its kind is opened: `ecmt status` on Linux
+# never loads the Windows or macOS modules, and no command loads them all.
+_LAZY = {
+    "FileStore": "._files",
+    "MacosStore": "._macos",
+    "NssStore": "._nss",
+    "Place": "._several",
+    "SeveralStores": "._several",
+    "places_of": "._several",
+    "WindowsStore": "._windows",
+    "CertStore": ".port",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CertStore",
@@ -99,6 +122,8 @@ def open_store(
 
     if len(values) == 1:
         return one(values[0])
+    from ._several import Place, SeveralStores
+
     parts = [Place(v, one(v)) for v in values]
     described = [p.store.description for p in parts]
     if len(set(described)) != len(described):
@@ -118,12 +143,19 @@ def _open_one(
 ) -> CertStore:
     scheme, _, where = text.partition(":")
     if scheme == "nss":
+        from ._nss import NssStore
+        from ._nss_locations import chromium_nssdb
+
         return NssStore(_expand(where, home) if where else chromium_nssdb(home))
     if scheme == "firefox":
         if not platform.startswith("linux"):
             raise EcmtError(ErrorCode.STORE_UNAVAILABLE, f"store {text!r}: Linux only")
+        from ._firefox import open_firefox
+
         return open_firefox(where, home, firefox_wait_seconds)
     if scheme == "files":
+        from ._files import FileStore
+
         folder = _expand(where, home) if where else data_dir / "certificates"
         return FileStore(folder, secrets)
     if scheme in _OS_STORES:
@@ -135,7 +167,11 @@ def _open_one(
                 ErrorCode.STORE_UNAVAILABLE, f"store {text!r} is not available on this platform"
             )
         if scheme == "windows":
+            from ._windows import WindowsStore
+
             return WindowsStore(where, exportable_keys=exportable_keys, key_readers=key_readers)
+        from ._macos import MacosStore
+
         return MacosStore(where)
     raise EcmtError(
         ErrorCode.CONFIG_INVALID,

@@ -21,13 +21,13 @@ from cryptography import x509
 
 from ..domain.errors import EcmtError, ErrorCode
 from ..domain.models import ClientIdentity, PrivateKey, Profile, StoredCertificate
+from . import WAIT_SECONDS  # the one default, kept where stores are chosen
 from ._firefox_running import firefox_using
 from ._nss import NssStore
 from ._nss_locations import FirefoxProfile, find_firefox_profile, firefox_profiles
 from ._several import Place, SeveralStores
 
 log = logging.getLogger(__name__)
-WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.5
 
 

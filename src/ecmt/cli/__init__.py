@@ -67,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command is None:
             return _desktop(args)
+        if args.command == "status":  # the light path: no network or renewal modules
+            from .status_command import run_status
+
+            return run_status(args, out)
         from .commands import RUNNERS
 
         return RUNNERS[args.command](args, out)

@@ -13,8 +13,6 @@ from typing import Any
 from pydantic import SecretStr
 
 from ..app import App, build_app
-from ..certstore import places_of
-from ..certstore.names import plain_store_name
 from ..domain.errors import EcmtError, ErrorCode
 from ..domain.models import BackupFormat, ClientIdentity, PinCredentials, RenewalStage
 from ..domain.password_policy import check_pair
@@ -24,6 +22,7 @@ from ..services.release import raise_if_blocked
 from ..services.renewal import RenewalRequest, RenewalResult
 from .arguments import settings_from_args
 from .output import Output
+from .status_command import run_status
 
 STAGES = list(RenewalStage)
 
@@ -51,42 +50,6 @@ def _read_secret(path: str | None, from_stdin: bool, what: str) -> SecretStr | N
 
 
 # --- status ----------------------------------------------------------------------------
-
-
-def run_status(args: argparse.Namespace, out: Output) -> int:
-    app = _app(args)
-    found = app.status.certificates(args.epoc)
-    where = app.store.description
-    if not app.settings.store:  # say that this was the default, and how to choose another
-        where += " (the default store here: none is configured; set `store` or use --store)"
-    lines = (
-        [f"Certificates in {where}:"] if found else [f"No ePractitioner certificate in {where}."]
-    )
-    several = len(app.store_values) > 1
-    lines += [
-        f"  {s.name} (EPOC {s.epoc}): {s.state.value}, expires {s.not_after:%d %B %Y}, "
-        f"{s.days_left} days left{'' if s.has_private_key else ', NO private key'}"
-        + (f"; key readable by: {', '.join(s.key_readers)}" if s.key_readers else "")
-        + (f"; in {s.where}" if several else "")
-        for s in found
-    ]
-    out.result(
-        {
-            "store": app.store.description,
-            "stores": [
-                {
-                    "store": p.value,
-                    "where": plain_store_name(p.value),
-                    "location": p.store.description,
-                }
-                for p in places_of(app.store, app.store_value)
-            ],
-            "epoc": app.status.installed_epoc(),
-            "certificates": [s.as_json() for s in found],
-        },
-        "\n".join(lines),
-    )
-    return 0
 
 
 # --- renew -----------------------------------------------------------------------------
@@ -128,11 +91,16 @@ def run_renew(args: argparse.Namespace, out: Output) -> int:
                 ErrorCode.PIN_MISSING, "use --pin-stdin, --pin-file or --with-current-cert"
             )
         credentials = app.logon.credentials(epoc, pin)
-        if app.renewal.has_pending(credentials.epoc, "enroll"):
+        pending = app.renewal.has_pending(credentials.epoc, "enroll")
+        if pending:
             out.say("Resuming the earlier renewal that did not finish.")
-            account = None
-        else:
+        try:  # also when resuming: the terms may have changed since (nothing was issued)
             account = app.logon.logon(credentials)
+        except EcmtError as refused:
+            # the earlier request used this PIN up, so it was issued: resume it, no logon
+            if refused.code is not ErrorCode.PIN_USED or not pending:
+                raise
+            account = None
     if account is not None:
         out.say(
             f"Logged on as {account.display_name}, {account.organisation} (EPOC {account.epoc})."
@@ -297,7 +265,7 @@ def run_doctor(args: argparse.Namespace, out: Output) -> int:
 
 
 RUNNERS: dict[str, Callable[[argparse.Namespace, Output], int]] = {
-    "status": run_status,
+    "status": run_status,  # cli/status_command.py: `ecmt status` does not load this module
     "renew": run_renew,
     "backup": run_backup,
     "terms": run_terms,
