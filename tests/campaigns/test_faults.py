@@ -280,14 +280,10 @@ def _certificate(server: Harness, serial: str) -> Any:
         return x509.load_der_x509_certificate(row.der)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a resumed request refused for new terms resumes again without the terms step "
-    "(docs/reliability.md, fault injection, open)",
-)
 def test_terms_changed_while_a_request_waits(upstream: Harness, tmp_path: Path) -> None:
     """The request is saved and refused (nothing issued); the service then publishes new
-    terms. A second run with --accept-terms should accept them and complete."""
+    terms. A second run with --accept-terms accepts them and completes: it logs on again
+    (the PIN was not used) instead of resuming the refused request without the terms."""
     rig = Rig(upstream)
     try:
         client = Client(tmp_path, f"files:{tmp_path / 'store'}")
@@ -303,3 +299,6 @@ def test_terms_changed_while_a_request_waits(upstream: Harness, tmp_path: Path) 
     finally:
         rig.stop()
     assert second.returncode == 0, second.stderr
+    assert 'Accepted "Acceptable Use Policy" version 2.' in second.stderr
+    assert second.json["recovered"] is True  # the same key and request, sent again
+    assert len(issued_serials(upstream, epoc)) == 1
