@@ -62,6 +62,7 @@ class StubTransport:
         content_type: str | None = None,
         credentials: object = None,
         ok: tuple[int, ...] = (200,),
+        **options: object,  # what else the transport takes (a session token, say)
     ) -> Reply:
         self.sent.append((method, path, body))
         return self.reply
