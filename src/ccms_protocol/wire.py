@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.x509.oid import NameOID
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
 
 from .reference import short_reference as short_reference
 
@@ -42,6 +42,8 @@ class ProblemCode(StrEnum):
     PIN_SUPERSEDED = "CCMS-PIN-SUPERSEDED"
     PIN_EXPIRED = "CCMS-PIN-EXPIRED"
     PIN_USED = "CCMS-PIN-USED"
+    TOKEN_INVALID = "CCMS-TOKEN-INVALID"  # noqa: S105 - a code, not a secret
+    TOKEN_EXPIRED = "CCMS-TOKEN-EXPIRED"  # noqa: S105
     ACCOUNT_LOCKED = "CCMS-ACCOUNT-LOCKED"
     TERMS_REQUIRED = "CCMS-TERMS-REQUIRED"
     CERT_NOT_ACCEPTED = "CCMS-CERT-NOT-ACCEPTED"
@@ -72,6 +74,8 @@ _STATUS: dict[ProblemCode, int] = {
     ProblemCode.PIN_SUPERSEDED: 401,
     ProblemCode.PIN_EXPIRED: 401,
     ProblemCode.PIN_USED: 401,
+    ProblemCode.TOKEN_INVALID: 401,
+    ProblemCode.TOKEN_EXPIRED: 401,
     ProblemCode.ACCOUNT_LOCKED: 403,
     ProblemCode.TERMS_REQUIRED: 403,
     ProblemCode.CERT_NOT_ACCEPTED: 403,
@@ -94,6 +98,8 @@ _TITLES: dict[ProblemCode, str] = {
     ProblemCode.PIN_SUPERSEDED: "A newer PIN has been issued for this account",
     ProblemCode.PIN_EXPIRED: "The PIN has expired",
     ProblemCode.PIN_USED: "The PIN has already been used",
+    ProblemCode.TOKEN_INVALID: "The logon token is not valid; send the EPOC number and PIN",
+    ProblemCode.TOKEN_EXPIRED: "The logon token has expired; send the EPOC number and PIN",
     ProblemCode.ACCOUNT_LOCKED: "The account is locked after too many wrong PINs",
     ProblemCode.TERMS_REQUIRED: "The current terms of use have not been accepted",
     ProblemCode.CERT_NOT_ACCEPTED: "The client certificate is not accepted",
@@ -143,6 +149,18 @@ class CertificateSummary(_Wire):
     status: CertStatus
 
 
+class LogonToken(_Wire):
+    """Sent back as `Authorization: Bearer <token>` after a PIN logon, so that the rest of
+    one renewal needs no second slow PIN check. Bound to the EPOC and PIN; short-lived."""
+
+    token: SecretStr = Field(min_length=1, max_length=512)
+    expires_at: datetime
+
+    @field_serializer("token", when_used="json")
+    def _token_on_the_wire(self, value: SecretStr) -> str:
+        return value.get_secret_value()
+
+
 class AccountInfo(_Wire):
     epoc: str
     display_name: str
@@ -152,6 +170,7 @@ class AccountInfo(_Wire):
     pin: PinInfo | None
     certificates: list[CertificateSummary]
     renewal_window_days: int
+    logon_token: LogonToken | None = None  # only after a logon with EPOC + PIN
 
 
 class TermsDocument(_Wire):

@@ -1,9 +1,11 @@
-"""Who is asking: EPOC + PIN (with lockout) or a client certificate this CA issued.
+"""Who is asking: EPOC + PIN (with lockout), a logon token from an earlier PIN check, or a
+client certificate this CA issued.
 
 PIN checks reserve a failed attempt *before* the slow argon2 verification and give it
 back afterwards unless the PIN was wrong, so parallel guesses can never exceed the
 lockout threshold, and no database lock is held while argon2 runs. Every check, for a known
-EPOC or not, costs the same 1 + superseded_pins_checked verifications.
+EPOC or not, costs the same 1 + superseded_pins_checked verifications. A logon token costs
+one HMAC and one read, and a wrong one is no PIN guess: it never counts toward the lockout.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from cryptography import x509
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from ccms_protocol.wire import ProblemCode
+from ccms_protocol.wire import LogonToken, ProblemCode
 
 from . import audit
 from .ca import CertificateAuthority, fingerprint_sha256
@@ -24,6 +26,7 @@ from .db.models import Account, AuthAttempt, IssuedCertificate, Pin, utcnow
 from .pins import PinHasher
 from .problems import ProblemError, RequestContext
 from .settings import ServerSettings
+from .tokens import LogonTokens, refused
 
 
 class PinOutcome(StrEnum):
@@ -49,11 +52,22 @@ class Caller:
     pin_id: int | None = None
     pin_outcome: PinOutcome = PinOutcome.OK
     certificate: x509.Certificate | None = None
+    by_token: bool = False
 
     def require_usable_pin(self) -> None:
         """Raise the matching problem unless the PIN is current, unused and unexpired."""
         if self.pin_outcome is not PinOutcome.OK:
             raise ProblemError(_OUTCOME_PROBLEM[self.pin_outcome])
+
+
+def _outcome(superseded: bool, used: bool, expires_at: datetime, now: datetime) -> PinOutcome:
+    if superseded:
+        return PinOutcome.SUPERSEDED
+    if used:
+        return PinOutcome.USED
+    if expires_at < now:
+        return PinOutcome.EXPIRED
+    return PinOutcome.OK
 
 
 @dataclass(frozen=True)
@@ -72,11 +86,13 @@ class Authenticator:
         hasher: PinHasher,
         ca: CertificateAuthority,
         settings: ServerSettings,
+        tokens: LogonTokens,
     ) -> None:
         self._sessions = sessions
         self._hasher = hasher
         self._ca = ca
         self._settings = settings
+        self._tokens = tokens
 
     def check_pin(self, epoc: str, pin: str, ctx: RequestContext) -> Caller:
         """Identify EPOC + PIN; a PIN that is genuine but not usable comes back as an outcome."""
@@ -156,14 +172,7 @@ class Authenticator:
                     )
                 pin_outcome = PinOutcome.OK
             else:
-                if match.superseded:
-                    pin_outcome = PinOutcome.SUPERSEDED
-                elif match.used:
-                    pin_outcome = PinOutcome.USED
-                elif match.expires_at < now:
-                    pin_outcome = PinOutcome.EXPIRED
-                else:
-                    pin_outcome = PinOutcome.OK
+                pin_outcome = _outcome(match.superseded, match.used, match.expires_at, now)
                 if pin_outcome is PinOutcome.OK:
                     account.failed_attempts = 0
                 else:  # a genuine PIN is not a guess: give the reservation back
@@ -181,6 +190,31 @@ class Authenticator:
             raise problem
         assert match is not None
         return Caller(account_id, epoc, pin_id=match.pin_id, pin_outcome=pin_outcome)
+
+    def issue_token(self, caller: Caller) -> LogonToken | None:
+        """A token for the rest of this renewal, after a successful check of the PIN itself."""
+        if caller.by_token or caller.pin_id is None or caller.pin_outcome is not PinOutcome.OK:
+            return None
+        return self._tokens.issue(caller.epoc, caller.pin_id) if self._tokens.enabled else None
+
+    def check_token(self, token: str) -> Caller:
+        """The caller a logon token names. The PIN it was issued for must still be this
+        account's; whether it is current, unused and unexpired comes back as the outcome,
+        exactly as for the PIN itself."""
+        if not self._tokens.enabled:
+            raise refused(ProblemCode.TOKEN_INVALID)
+        claims = self._tokens.verify(token)
+        with self._sessions() as session:
+            account = session.scalar(select(Account).where(Account.epoc == claims.epoc))
+            pin = session.get(Pin, claims.pin_id)
+            if account is None or pin is None or pin.account_id != account.id:
+                raise refused(ProblemCode.TOKEN_INVALID)
+            if account.locked_at is not None:
+                raise ProblemError(ProblemCode.ACCOUNT_LOCKED)
+            outcome = _outcome(
+                pin.superseded_at is not None, pin.used_at is not None, pin.expires_at, utcnow()
+            )
+            return Caller(account.id, account.epoc, pin.id, outcome, by_token=True)
 
     def check_certificate(self, der: bytes | None) -> Caller:
         """Accept only a current, unrevoked certificate that this CA issued and recorded."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -13,6 +14,7 @@ from .db.engine import make_sessions
 from .enrollment import Enrollment
 from .pins import PinHasher
 from .settings import ServerSettings
+from .tokens import LogonTokens, load_secret
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Services:
     authn: Authenticator
     enrollment: Enrollment
     accounts: Accounts
+    tokens: LogonTokens
 
 
 def passphrase_of(settings: ServerSettings) -> bytes | None:
@@ -43,13 +46,18 @@ def build_services(settings: ServerSettings) -> Services:
     ca = CertificateAuthority(paths, passphrase_of(settings))
     sessions = make_sessions(settings.effective_database_url)
     hasher = make_hasher(settings)
+    tokens = LogonTokens(
+        load_secret(paths.logon_token_key, passphrase_of(settings)),
+        timedelta(minutes=settings.logon_token_minutes),
+    )
     return Services(
         settings=settings,
         paths=paths,
         sessions=sessions,
         ca=ca,
         hasher=hasher,
-        authn=Authenticator(sessions, hasher, ca, settings),
+        authn=Authenticator(sessions, hasher, ca, settings, tokens),
         enrollment=Enrollment(sessions, ca, settings),
         accounts=Accounts(sessions, settings),
+        tokens=tokens,
     )

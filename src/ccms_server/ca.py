@@ -77,6 +77,10 @@ class CaPaths:
         return self.private / "release-signing.key.pem"
 
     @property
+    def logon_token_key(self) -> Path:
+        return self.private / "logon-token.key.pem"
+
+    @property
     def release_public_key(self) -> Path:
         return self.data_dir / "release-public-key.json"
 

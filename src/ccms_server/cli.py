@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from ccms_protocol.files import write_atomic
 from ccms_protocol.wire import ReleaseManifest
 
-from . import release
+from . import release, tokens
 from .admin import Admin, AdminError
 from .bootstrap import build_services, make_hasher, passphrase_of
 from .ca import CaLayoutError, CaPaths, init_ca, issue_tls_identity
@@ -63,6 +63,7 @@ def cmd_init(args: argparse.Namespace) -> None:
     )
     _update_config(data_dir, **config)
     release.create_signing_key(paths.release_key, paths.release_public_key, passphrase_of(settings))
+    tokens.create_key(paths.logon_token_key, passphrase_of(settings))
     admin = _admin(settings)
     text = resources.files("ccms_server").joinpath("resources/terms.md").read_text()
     admin.publish_terms("1", "Acceptable Use Policy", text)
@@ -98,6 +99,15 @@ def cmd_tls_issue(args: argparse.Namespace) -> None:
     issue_tls_identity(CaPaths(settings.data_dir), hostnames, passphrase_of(settings))
     _update_config(settings.data_dir, hostnames=hostnames)
     print(f"issued a TLS certificate for {', '.join(dict.fromkeys(hostnames))}; restart serve")
+
+
+def cmd_logon_token_rotate(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    tokens.create_key(CaPaths(settings.data_dir).logon_token_key, passphrase_of(settings))
+    print(
+        "made a new logon-token key; restart every serve process. Tokens issued before "
+        "stop working: clients send the PIN again instead"
+    )
 
 
 def _update_config(data_dir: Path, **values: Any) -> None:
@@ -301,6 +311,13 @@ def build_parser() -> argparse.ArgumentParser:
     _data_dir(p, passphrase=True)
     p.add_argument("--hostname", action="append", default=[])
     p.set_defaults(func=cmd_tls_issue)
+
+    token = sub.add_parser("logon-token", help="the key that signs logon tokens").add_subparsers(
+        dest="action", required=True
+    )
+    p = token.add_parser("rotate", help="replace the key; tokens issued so far stop working")
+    _data_dir(p, passphrase=True)
+    p.set_defaults(func=cmd_logon_token_rotate)
 
     p = sub.add_parser("maintenance", help="answer 503 CCMS-UNAVAILABLE while on")
     _data_dir(p)

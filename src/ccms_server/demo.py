@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ccms_protocol.files import private_dir
 
-from . import release
+from . import release, tokens
 from .admin import Admin, AdminError
 from .bootstrap import make_hasher
 from .ca import CaPaths, init_ca
@@ -50,6 +50,7 @@ def prepare_demo(data_dir: Path, client_version: str, **overrides: object) -> De
     if not paths.is_initialised():
         init_ca(settings.data_dir, settings.hostnames, None, "ec-p256", "CCMS Demo")
         release.create_signing_key(paths.release_key, paths.release_public_key, None)
+        tokens.create_key(paths.logon_token_key, None)
         text = resources.files("ccms_server").joinpath("resources/terms.md").read_text()
         admin.publish_terms("1", "Acceptable Use Policy", text)
     with contextlib.suppress(AdminError):

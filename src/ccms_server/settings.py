@@ -36,6 +36,7 @@ class ServerSettings(BaseSettings):
     argon2_time_cost: int = Field(3, ge=1)
     argon2_memory_kib: int = Field(65536, ge=1024)
     argon2_parallelism: int = Field(4, ge=1)
+    logon_token_minutes: int = Field(10, ge=0, le=60)
 
     cert_validity_days: int = Field(365, ge=1)
     renewal_window_days: int = Field(30, ge=0)

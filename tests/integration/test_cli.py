@@ -49,6 +49,7 @@ def test_init_lays_out_private_files(data_dir):
     keys = sorted(p.name for p in (data_dir / "private").iterdir())
     assert keys == [
         "issuing-ca.key.pem",
+        "logon-token.key.pem",
         "release-signing.key.pem",
         "root-ca.key.pem",
         "tls-server.key.pem",

@@ -233,6 +233,40 @@ def test_terms_then_simpleenroll_with_openssl_csr(curl: Curl, server: Harness) -
     assert pubkey_of_cert(cert_pem) == pubkey_of_csr(csr) == pubkey_of_key(key)
 
 
+def test_logon_token_from_curl_then_terms_and_simpleenroll_with_bearer(
+    curl: Curl, server: Harness
+) -> None:
+    """Log on with Basic, then send the logon token from the account answer as
+    `Authorization: Bearer` (from a 0600 curl config file, like the PIN)."""
+    epoc = server.add_account(accept_terms=False)
+    basic = basic_auth_config(curl.folder, epoc, server.issue_pin(epoc))
+    logon = curl(API + "account", "--config", basic)
+    assert logon.status == 200, logon
+    token = json.loads(logon.body)["logon_token"]["token"]
+    bearer = write_secret(
+        curl.folder / "bearer.curlrc", f'header = "Authorization: Bearer {token}"\n'
+    )
+    accept_terms(curl, bearer)
+    key, csr = new_key_and_csr(curl.folder, "bearer")
+
+    reply = simpleenroll(curl, bearer, wrapped_base64(csr), "bearer")
+
+    assert reply.status == 200, reply
+    cert_pem = curl.folder / "bearer.cert.pem"
+    (cert,) = openssl_certs_from_est(reply.body, cert_pem)
+    assert_client_certificate(cert, epoc, server)
+    assert pubkey_of_cert(cert_pem) == pubkey_of_csr(csr) == pubkey_of_key(key)
+    # one renewal per token: the PIN behind it is used now
+    _, other = new_key_and_csr(curl.folder, "bearer-again")
+    again = simpleenroll(curl, bearer, wrapped_base64(other), "bearer-again")
+    assert again.status == 401, again
+    assert again.problem_code() == "CCMS-PIN-USED"
+    garbled = write_secret(curl.folder / "garbled.curlrc", 'header = "Authorization: Bearer x.y"\n')
+    refused = simpleenroll(curl, garbled, wrapped_base64(other), "garbled")
+    assert refused.status == 401, refused
+    assert refused.problem_code() == "CCMS-TOKEN-INVALID"
+
+
 def test_simplereenroll_with_curl_client_certificate(curl: Curl, server: Harness) -> None:
     epoc = server.add_account()
     old_key, old_cert_pem = enroll_with_curl(curl, server, epoc)

@@ -13,9 +13,9 @@ from ccms_protocol.wire import API_PREFIX, MEDIA_JSON, ProblemCode, TermsAccepta
 from ..authn import Caller
 from ..bootstrap import Services
 from ..problems import ProblemError
-from .est import basic_credentials, context
+from .auth import context, pin_caller, pin_credentials
 from .json_body import load_json
-from .middleware import EPOC
+from .middleware import AUTH, EPOC
 from .peer import peer_certificate
 from .responses import json_response
 
@@ -53,8 +53,13 @@ class ApiRoutes:
         return json_response(terms.model_dump_json())
 
     async def account(self, request: web.Request) -> web.Response:
+        """The logon. After a PIN, the answer carries a logon token for the rest of the
+        renewal, so that the service checks the PIN with argon2 only once."""
         caller = await self._caller(request)
         info = await asyncio.to_thread(self._s.accounts.overview, caller)
+        token = self._s.authn.issue_token(caller)
+        if token is not None:
+            info = info.model_copy(update={"logon_token": token})
         return json_response(info.model_dump_json())
 
     async def accept_terms(self, request: web.Request) -> web.Response:
@@ -66,13 +71,14 @@ class ApiRoutes:
         return web.Response(status=204)
 
     async def _caller(self, request: web.Request) -> Caller:
-        """Basic EPOC:PIN when an Authorization header is sent, else the TLS certificate."""
+        """EPOC:PIN or a logon token when an Authorization header is sent, else the TLS
+        certificate."""
         if "Authorization" in request.headers:
-            epoc, pin = basic_credentials(request)
-            caller = await asyncio.to_thread(self._s.authn.check_pin, epoc, pin, context(request))
+            caller = await pin_caller(request, self._s, pin_credentials(request))
             caller.require_usable_pin()
             return caller
         der = peer_certificate(request, self._s.settings)
+        request[AUTH] = "certificate"
         caller = await asyncio.to_thread(self._s.authn.check_certificate, der)
         request[EPOC] = caller.epoc
         return caller

@@ -12,6 +12,7 @@ previous answer; an unparsable request gets 400 CCMS-REQUEST-INVALID like any ot
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import uuid
 from typing import Any
@@ -26,6 +27,7 @@ from .responses import problem_response
 
 access_log = logging.getLogger("ccms_server.access")
 error_log = logging.getLogger("ccms_server.errors")
+_numbers = itertools.count(1)
 
 
 class Connection(web.RequestHandler):
@@ -46,6 +48,7 @@ class Connection(web.RequestHandler):
         self.read_deadline = loop.time() + read_timeout
         self._timer: asyncio.TimerHandle | None = None
         self._gone = False
+        self.number = next(_numbers)  # the access log's conn=: requests that shared it
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)

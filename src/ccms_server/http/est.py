@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 
 from aiohttp import web
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
@@ -21,33 +20,14 @@ from ..bootstrap import Services
 from ..csr import CheckedCsr, check_csr, decode_base64_body
 from ..csrattrs import csr_attributes
 from ..enrollment import Pending
-from ..problems import ProblemError, RequestContext
-from .middleware import CLIENT, EPOC, REQUEST_ID
+from ..problems import ProblemError
+from .auth import basic_credentials as basic_credentials  # the fuzzing campaign's target
+from .auth import context, pin_caller, pin_credentials
+from .middleware import AUTH, EPOC
 from .peer import peer_certificate
 from .responses import base64_response as _base64
 
 SERVICES = web.AppKey("services", Services)
-
-
-def context(request: web.Request) -> RequestContext:
-    return RequestContext(request_id=request[REQUEST_ID], remote=request[CLIENT])
-
-
-def basic_credentials(request: web.Request) -> tuple[str, str]:
-    """EPOC and PIN from `Authorization: Basic`; a missing header asks for them."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "basic" or not token:
-        raise ProblemError(ProblemCode.AUTH_REQUIRED, "log on with your EPOC number and PIN")
-    try:
-        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-    except ValueError:  # not base64 (binascii.Error), not ASCII, not UTF-8
-        raise ProblemError(ProblemCode.AUTH_INVALID, "malformed credentials") from None
-    epoc, sep, pin = decoded.partition(":")
-    if not sep or not epoc or not pin or len(epoc) > 32:
-        raise ProblemError(ProblemCode.AUTH_INVALID, "malformed credentials")
-    request[EPOC] = epoc
-    return epoc, pin
 
 
 async def read_csr(request: web.Request, services: Services) -> CheckedCsr:
@@ -85,11 +65,10 @@ class EstRoutes:
         return _base64(self._csrattrs, MEDIA_CSRATTRS)
 
     async def simpleenroll(self, request: web.Request) -> web.Response:
-        epoc, pin = basic_credentials(request)
+        offered = pin_credentials(request)
         csr = await read_csr(request, self._s)
-        ctx = context(request)
-        caller = await asyncio.to_thread(self._s.authn.check_pin, epoc, pin, ctx)
-        result = await asyncio.to_thread(self._s.enrollment.enroll, caller, csr, ctx)
+        caller = await pin_caller(request, self._s, offered)
+        result = await asyncio.to_thread(self._s.enrollment.enroll, caller, csr, context(request))
         if isinstance(result, Pending):
             return web.Response(status=202, headers={"Retry-After": str(result.retry_after)})
         return _base64(certs_only([result]), MEDIA_PKCS7_CERTS)
@@ -98,6 +77,7 @@ class EstRoutes:
         der = peer_certificate(request, self._s.settings)
         csr = await read_csr(request, self._s)
         ctx = context(request)
+        request[AUTH] = "certificate"
         caller = await asyncio.to_thread(self._s.authn.check_certificate, der)
         request[EPOC] = caller.epoc
         cert = await asyncio.to_thread(self._s.enrollment.reenroll, caller, csr, ctx)

@@ -30,6 +30,7 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 REQUEST_ID = web.RequestKey("request_id", str)
 CLIENT = web.RequestKey("client", str)
 EPOC = web.RequestKey("epoc", str)
+AUTH = web.RequestKey("auth", str)  # how the caller proved itself: pin, token, certificate
 
 
 def _request_id(request: web.Request) -> str:
@@ -75,7 +76,7 @@ def make_middlewares(
         response.headers[REQUEST_ID_HEADER] = request_id
         response.headers["Server"] = "ccms-server"
         access_log.info(
-            'rid=%s client=%s "%s %s" %d %.1fms epoc=%s code=%s ref=%s%s',
+            'rid=%s client=%s "%s %s" %d %.1fms epoc=%s code=%s ref=%s auth=%s conn=%s%s',
             request_id,
             request[CLIENT],
             request.method,
@@ -85,6 +86,8 @@ def make_middlewares(
             request.get(EPOC, "-"),
             problem.code.value if problem else "-",
             short_reference(request_id),
+            request.get(AUTH, "-"),
+            request.protocol.number if isinstance(request.protocol, Connection) else "-",
             f' detail="{problem.detail}"' if problem and problem.detail else "",
         )
         return response

@@ -32,6 +32,9 @@ FROM_SERVER: dict[ProblemCode, ErrorCode] = {
     ProblemCode.PIN_SUPERSEDED: ErrorCode.PIN_SUPERSEDED,
     ProblemCode.PIN_EXPIRED: ErrorCode.PIN_EXPIRED,
     ProblemCode.PIN_USED: ErrorCode.PIN_USED,
+    # the transport sends the PIN again instead; only a second refusal would reach here
+    ProblemCode.TOKEN_INVALID: ErrorCode.AUTH_REQUIRED,
+    ProblemCode.TOKEN_EXPIRED: ErrorCode.AUTH_REQUIRED,
     ProblemCode.ACCOUNT_LOCKED: ErrorCode.ACCOUNT_LOCKED,
     ProblemCode.TERMS_REQUIRED: ErrorCode.TERMS_REQUIRED,
     ProblemCode.TERMS_STALE: ErrorCode.TERMS_STALE,
