@@ -21,6 +21,7 @@ from .services.status import StatusService
 
 if TYPE_CHECKING:
     from .ccms.api import ApiClient
+    from .ccms.connections import Connections
     from .ccms.est import EstClient
     from .certstore.port import CertStore
     from .services.logon import LogonService, TermsService
@@ -70,18 +71,29 @@ class App:
         return self.settings.server_url
 
     def est(self, identity: ClientIdentity | None = None) -> EstClient:
+        """Over the app's kept-alive connection (for `identity`, its own): closing the
+        client leaves it open for the next step of the renewal."""
         from .ccms.est import EstClient
-        from .ccms.transport import Transport
 
         self.server_url()
-        return EstClient(Transport(self.settings, identity))
+        return EstClient(self.connections.transport(identity), owns_transport=False)
 
     def api(self, identity: ClientIdentity | None = None) -> ApiClient:
         from .ccms.api import ApiClient
-        from .ccms.transport import Transport
 
         self.server_url()
-        return ApiClient(Transport(self.settings, identity))
+        return ApiClient(self.connections.transport(identity), owns_transport=False)
+
+    @cached_property
+    def connections(self) -> Connections:
+        from .ccms.connections import Connections
+
+        return Connections(self.settings)
+
+    def close(self) -> None:
+        """Close the kept-alive connections, if any were made."""
+        if "connections" in self.__dict__:
+            self.connections.close()
 
     @cached_property
     def logon(self) -> LogonService:

@@ -62,11 +62,15 @@ def _readable(cert: x509.Certificate) -> bool:
 
 
 class EstClient:
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, *, owns_transport: bool = True) -> None:
+        """`owns_transport` False: the transport outlives this client (the app keeps one
+        connection for a whole renewal), and closing the client leaves it open."""
         self.transport = transport
+        self._owns_transport = owns_transport
 
     def close(self) -> None:
-        self.transport.close()
+        if self._owns_transport:
+            self.transport.close()
 
     def __enter__(self) -> EstClient:
         return self

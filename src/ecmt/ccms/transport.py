@@ -1,6 +1,9 @@
 """The one HTTPS transport to the CCMS: TLS from `tls.py`, proxies, timeouts, a deadline and
 a size limit for every answer, request ids, and every failure translated into an
 `EcmtError` at this boundary.
+
+One transport keeps its connection alive from request to request, so that a renewal's
+logon, terms and enrolment cost one TLS handshake.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 import platform
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +39,10 @@ USER_AGENT = f"ecmt/{__version__} ({platform.system()} {platform.release()})"
 MAX_BODY = 1024 * 1024
 MAX_ERROR_BODY = 64 * 1024
 _CHUNK = 16 * 1024
+# A connection idle for longer is not used again: a server may close it at any moment after
+# its own keep-alive time (ours after read_timeout_seconds, 15 s; Apache's after 5 s), and a
+# request sent just as it does would be lost.
+IDLE_REUSE_SECONDS = 4.0
 
 
 class _ContextAdapter(requests.adapters.HTTPAdapter):
@@ -134,6 +142,7 @@ class Transport:
             self._session.proxies = {"https": settings.proxy}
             self._session.trust_env = False  # an explicit proxy beats the environment's
         self.last_request_id: str | None = None
+        self._idle_since: float | None = None
 
     def close(self) -> None:
         self._session.close()
@@ -165,6 +174,11 @@ class Transport:
         if content_type:
             headers["Content-Type"] = content_type
         auth = _Basic(credentials) if credentials else _NO_AUTH
+        if (
+            self._idle_since is not None
+            and time.monotonic() - self._idle_since > IDLE_REUSE_SECONDS
+        ):
+            self._session.close()  # the pools empty; the next connection is a new one
         deadline = Deadline(self._deadline)
         try:
             with deadline:
@@ -176,6 +190,8 @@ class Transport:
             raise self._failed(method, path, failure) from None
         except EcmtError as refused:
             raise self._failed(method, path, refused) from None
+        finally:
+            self._idle_since = time.monotonic()
         log.info("%s %s -> %d rid=%s", method, path, reply.status, reply.request_id)
         if reply.status not in ok:
             answered = error_from_response(
