@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from client_cli import ecmt
@@ -15,6 +16,7 @@ from ccms_server.http.connection import Connection
 from ccms_server.tokens import LogonTokens
 from ecmt.app import build_app
 from ecmt.ccms import transport as transport_module
+from ecmt.domain.models import PinCredentials
 from ecmt.services.renewal import RenewalRequest
 from support import client_settings
 
@@ -84,7 +86,7 @@ def renew_args(server, tmp_path, *more: str) -> list[str]:
     ]
 
 
-def test_ecmt_renew_goes_over_one_connection(server, tmp_path, counts):
+def test_ecmt_renew_checks_the_pin_once_over_one_connection(server, tmp_path, counts):
     epoc = server.add_account(accept_terms=False)
     pin = server.issue_pin(epoc)
     run = ecmt(
@@ -94,17 +96,22 @@ def test_ecmt_renew_goes_over_one_connection(server, tmp_path, counts):
     )
     assert run.returncode == 0, run.stderr
     assert run.json["certificate"]["epoc"] == epoc
+    assert counts.argon2 == 1 + server.settings.superseded_pins_checked
     assert counts.connections == 1
     rows = requests_of(server, epoc)
     assert [(r[0], r[1], r[3]) for r in rows] == [
         ("GET account", "200", "pin"),
         ("GET terms", "200", "-"),
-        ("POST acceptances", "204", "pin"),
+        ("POST acceptances", "204", "token"),
         ("GET cacerts", "200", "-"),
-        ("POST simpleenroll", "200", "pin"),
+        ("POST simpleenroll", "200", "token"),
     ]
     assert len({r[4] for r in rows}) == 1
-    assert counts.argon2 == 3 * (1 + server.settings.superseded_pins_checked)
+    (token,) = counts.tokens
+    for path in tmp_path.rglob("*"):  # the server's log and database, the client's files
+        if path.is_file():
+            assert token.encode() not in path.read_bytes(), path
+    assert token not in run.stdout + run.stderr
 
 
 def test_renewal_with_the_current_certificate_adds_one_connection(server, tmp_path, counts):
@@ -139,6 +146,7 @@ def walk(server, tmp_path):
         apps.append(app)
         credentials = app.logon.credentials(epoc, SecretStr(pin))
         account = app.logon.logon(credentials)
+        assert account.logon_token is None  # kept by the transport, not handed on
         terms = app.terms.current()
         if app.terms.needs_acceptance(account, terms):
             app.terms.accept(terms, credentials, None)
@@ -153,11 +161,63 @@ def walk(server, tmp_path):
         app.close()
 
 
-def test_the_desktop_services_go_over_one_connection(server, walk, counts):
+def test_the_desktop_services_check_the_pin_once(server, walk, counts):
     epoc = server.add_account(accept_terms=False)
     _app, _credentials, result = walk(epoc, server.issue_pin(epoc))
     assert result.installed.epoc == epoc
+    assert counts.argon2 == 1 + server.settings.superseded_pins_checked
     assert counts.connections == 1
+
+
+@pytest.mark.parametrize(
+    ("spoil", "code"),
+    [
+        ("rotate", "CCMS-TOKEN-INVALID"),
+        ("expire", "CCMS-TOKEN-EXPIRED"),
+    ],
+)
+def test_a_refused_token_is_followed_by_the_pin(server, walk, counts, monkeypatch, spoil, code):
+    """The service stops accepting the token between logon and enrolment: the enrolment is
+    sent once more with the PIN, and the token is not used again."""
+    epoc = server.add_account()
+    tokens = server.services.tokens
+
+    def spoil_token() -> None:
+        if spoil == "rotate":
+            monkeypatch.setattr(tokens, "_secret", b"another key" * 3)
+        else:
+            later = datetime.now(UTC) + timedelta(minutes=11)
+            monkeypatch.setattr(tokens, "_clock", lambda: later)
+
+    app, credentials, result = walk(epoc, server.issue_pin(epoc), spoil_token)
+    assert result.installed.epoc == epoc
+    assert counts.argon2 == 2 * (1 + server.settings.superseded_pins_checked)
+    rows = [(r[0], r[1], r[2], r[3]) for r in requests_of(server, epoc)]
+    assert rows[-2:] == [
+        ("POST simpleenroll", "401", code, "token"),
+        ("POST simpleenroll", "200", "-", "pin"),
+    ]
+    transport = app.connections.transport(None)
+    assert transport.tokens.bearer(credentials) is None
+    assert counts.connections == 1
+
+
+def test_a_token_near_its_end_is_not_sent(server, tmp_path, counts):
+    """By the client's own clock the token has run out: the PIN goes at once."""
+    epoc = server.add_account()
+    app = build_app(client_settings(server, tmp_path))
+    try:
+        credentials = PinCredentials(epoc, SecretStr(server.issue_pin(epoc)))
+        app.logon.logon(credentials)
+        tokens = app.connections.transport(None).tokens
+        assert tokens.bearer(credentials) is not None
+        tokens._clock = lambda: datetime.now(UTC) + timedelta(minutes=10)
+        assert tokens.bearer(credentials) is None
+        app.renewal.renew(RenewalRequest(epoc=epoc, credentials=credentials))
+    finally:
+        app.close()
+    enrolments = [r for r in requests_of(server, epoc) if r[0] == "POST simpleenroll"]
+    assert [(r[1], r[3]) for r in enrolments] == [("200", "pin")]
 
 
 def test_a_connection_left_idle_is_not_used_again(server, walk, counts, monkeypatch):

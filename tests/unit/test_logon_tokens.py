@@ -1,5 +1,5 @@
 """Logon tokens on their own: the server's HMAC and expiry with a clock of its own, the key
-file, and the token on the wire."""
+file, and the client's holder, which hands a token out only for the credentials it came with."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from pydantic import SecretStr
 from ccms_protocol.wire import AccountInfo, LogonToken, ProblemCode
 from ccms_server.problems import ProblemError
 from ccms_server.tokens import LogonTokens, create_key, load_secret
+from ecmt.ccms.logon_token import LogonTokens as HeldTokens
+from ecmt.domain.models import PinCredentials
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -85,3 +87,25 @@ def test_the_token_never_shows_in_repr_but_goes_on_the_wire():
         ' "renewal_window_days": 30}'
     )
     assert info.logon_token is None  # an older server sends none
+
+
+# --- the client's holder -------------------------------------------------------------------------
+
+
+def test_the_client_hands_the_token_out_only_for_the_same_credentials():
+    clock = Clock()
+    held = HeldTokens(clock)
+    mine = PinCredentials("1234567", SecretStr("K7QM-4X9R-T3HP"))
+    token = LogonToken(token=SecretStr("t.m"), expires_at=NOW + timedelta(minutes=10))
+    assert held.bearer(mine) is None
+    held.keep(mine, token)
+    assert held.bearer(PinCredentials("1234567", SecretStr("K7QM-4X9R-T3HP"))) == "t.m"
+    assert held.bearer(PinCredentials("1234567", SecretStr("OTHER-PIN"))) is None
+    assert held.bearer(PinCredentials("7654321", SecretStr("K7QM-4X9R-T3HP"))) is None
+    clock.now = NOW + timedelta(minutes=9, seconds=31)  # within the margin of its end
+    assert held.bearer(mine) is None
+    clock.now = NOW
+    held.forget(PinCredentials("7654321", SecretStr("x")))
+    assert held.bearer(mine) == "t.m"
+    held.forget(mine)
+    assert held.bearer(mine) is None

@@ -58,12 +58,19 @@ class ApiClient:
         return terms
 
     def account(self, credentials: PinCredentials | None) -> AccountInfo:
-        """The logon: checks EPOC + PIN (not consuming it) or the client certificate."""
-        reply = self.transport.request("GET", API_PREFIX + "account", credentials=credentials)
+        """The logon: checks EPOC + PIN (not consuming it) or the client certificate. The
+        logon token that may come with it stays with the transport, for the later requests
+        with the same credentials, and is not handed on."""
+        reply = self.transport.request(
+            "GET", API_PREFIX + "account", credentials=credentials, use_token=False
+        )
         account = self._parse(AccountInfo, reply.body, reply.request_id)
+        if credentials is not None and account.logon_token is not None:
+            self.transport.tokens.keep(credentials, account.logon_token)
         # shown on screen and put in the certificate request: one printable line each
         names = ("display_name", "organisation", "role")
-        return account.model_copy(update={n: clean_text(getattr(account, n)) for n in names})
+        cleaned: dict[str, object] = {n: clean_text(getattr(account, n)) for n in names}
+        return account.model_copy(update={**cleaned, "logon_token": None})
 
     def accept_terms(self, credentials: PinCredentials | None, terms: TermsDocument) -> None:
         body = TermsAcceptance(version=terms.version, sha256=terms.sha256).model_dump_json()

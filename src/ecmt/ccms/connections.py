@@ -1,7 +1,8 @@
 """The app's transports, kept for its lifetime: one for requests with a PIN or no
 credentials, and one for the client certificate in use (TLS client authentication belongs
 to a connection, so the two never share one). A renewal's logon, terms, CA certificates and
-enrolment thus go over one kept-alive connection."""
+enrolment thus go over one kept-alive connection, and the logon token reaches the
+enrolment."""
 
 from __future__ import annotations
 

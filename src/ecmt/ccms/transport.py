@@ -3,12 +3,14 @@ a size limit for every answer, request ids, and every failure translated into an
 `EcmtError` at this boundary.
 
 One transport keeps its connection alive from request to request, so that a renewal's
-logon, terms and enrolment cost one TLS handshake.
+logon, terms and enrolment cost one TLS handshake; after a PIN logon it sends the logon
+token in place of the PIN (`logon_token.py`).
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import platform
 import time
@@ -27,6 +29,7 @@ from ..config import EcmtSettings
 from ..domain.errors import EcmtError, ErrorCode
 from ..domain.models import ClientIdentity, PinCredentials
 from .deadline import Deadline, WatchedPool
+from .logon_token import REFUSED, LogonTokens
 from .network_errors import translate_exception
 from .problems import error_from_response, request_id_or
 from .tls import make_context
@@ -99,6 +102,17 @@ class _Basic(requests.auth.AuthBase):
         return request
 
 
+class _Bearer(requests.auth.AuthBase):
+    """The logon token from `GET account`, in place of the PIN (the server's tokens.py)."""
+
+    def __init__(self, token: str) -> None:
+        self._header = "Bearer " + token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self._header
+        return request
+
+
 class _NoAuth(requests.auth.AuthBase):
     """An explicit "no credentials": requests would otherwise add ~/.netrc's for the host,
     and a certificate-authenticated call would turn into a password logon."""
@@ -142,6 +156,7 @@ class Transport:
             self._session.proxies = {"https": settings.proxy}
             self._session.trust_env = False  # an explicit proxy beats the environment's
         self.last_request_id: str | None = None
+        self.tokens = LogonTokens()
         self._idle_since: float | None = None
 
     def close(self) -> None:
@@ -166,14 +181,51 @@ class Transport:
         content_type: str | None = None,
         credentials: PinCredentials | None = None,
         ok: tuple[int, ...] = (200,),
+        use_token: bool = True,
     ) -> Reply:
-        """Send one request; a status outside `ok` becomes the matching EcmtError."""
+        """Send one request; a status outside `ok` becomes the matching EcmtError.
+
+        With `credentials`, a logon token held for them goes in place of the PIN (unless
+        `use_token` is off, as for the logon itself); one the service refuses is dropped
+        and this request alone is sent again with the PIN."""
+        token = self.tokens.bearer(credentials) if credentials and use_token else None
+        auth: requests.auth.AuthBase = _NO_AUTH
+        if token is not None:
+            auth = _Bearer(token)
+        elif credentials is not None:
+            auth = _Basic(credentials)
+        reply = self._attempt(method, path, body, content_type, auth, ok)
+        if token is not None and credentials is not None and _token_refused(reply):
+            self.tokens.forget(credentials)
+            log.info("%s %s: logon token refused, sending the PIN instead", method, path)
+            reply = self._attempt(method, path, body, content_type, _Basic(credentials), ok)
+        if reply.status not in ok:
+            answered = error_from_response(
+                reply.status,
+                reply.content_type,
+                reply.body,
+                reply.headers,
+                reply.request_id,
+                sent="pin" if credentials else "certificate" if self.has_identity else "none",
+            )
+            raise self._failed(method, path, answered)
+        return reply
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        content_type: str | None,
+        auth: requests.auth.AuthBase,
+        ok: tuple[int, ...],
+    ) -> Reply:
+        """One exchange with its own request id and deadline; any answer comes back."""
         request_id = str(uuid.uuid4())
         self.last_request_id = request_id
         headers = {"X-Request-ID": request_id}
         if content_type:
             headers["Content-Type"] = content_type
-        auth = _Basic(credentials) if credentials else _NO_AUTH
         if (
             self._idle_since is not None
             and time.monotonic() - self._idle_since > IDLE_REUSE_SECONDS
@@ -193,16 +245,6 @@ class Transport:
         finally:
             self._idle_since = time.monotonic()
         log.info("%s %s -> %d rid=%s", method, path, reply.status, reply.request_id)
-        if reply.status not in ok:
-            answered = error_from_response(
-                reply.status,
-                reply.content_type,
-                reply.body,
-                reply.headers,
-                reply.request_id,
-                sent="pin" if credentials else "certificate" if self.has_identity else "none",
-            )
-            raise self._failed(method, path, answered)
         return reply
 
     @staticmethod
@@ -277,6 +319,17 @@ def _too_slow(deadline: Deadline, request_id: str) -> EcmtError:
         "(request_deadline)",
         reference=request_id,
     )
+
+
+def _token_refused(reply: Reply) -> bool:
+    """401 with CCMS-TOKEN-INVALID or -EXPIRED: the PIN itself may still be good."""
+    if reply.status != 401:
+        return False
+    try:
+        code = json.loads(reply.body).get("code")
+    except (ValueError, AttributeError, RecursionError):
+        return False
+    return code in REFUSED
 
 
 def require(condition: bool, detail: str, reply: Reply) -> None:
