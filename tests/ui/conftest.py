@@ -78,6 +78,9 @@ def session_for(
 
     yield make
     tasks.wait_all()
+    for session in made:  # the kept-alive connections, before the server stops
+        if session.source.built:
+            session.app.close()
     keyring.set_keyring(before)
 
 

@@ -7,27 +7,13 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
-from test_pages_r5_done import WAIT, installed, log_on, open_at, request_page
+from test_pages_r5_done import WAIT, installed, log_on, open_at, request_page, waiting_wizard
 
 from ecmt.domain.models import RenewalStage
 from ecmt.ui.closing import RequestState
 from ecmt.ui.pages.base import PageId
-from ecmt.ui.pages.request import RequestPage
 from ecmt.ui.session import WizardSession
-from ecmt.ui.widgets import Mood
-from ecmt.ui.wizard import RenewalWizard
 from support import Harness
-
-
-def waiting_wizard(
-    qtbot: QtBot, server: Harness, session: WizardSession
-) -> tuple[RenewalWizard, RequestPage]:
-    log_on(server, session)
-    wizard = open_at(qtbot, session, PageId.REQUEST)
-    page = request_page(wizard)
-    waiting = page.stages.lines[RenewalStage.WAITING_FOR_APPROVAL.value]
-    qtbot.waitUntil(lambda: waiting.mood is Mood.WORKING, timeout=WAIT)
-    return wizard, page
 
 
 def test_closing_while_waiting_asks_and_keep_waiting_is_the_default(

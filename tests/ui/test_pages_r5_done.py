@@ -226,6 +226,18 @@ def test_request_runs_every_stage_and_installs(
     assert not wizard.button(QWizard.WizardButton.BackButton).isEnabled()
 
 
+def waiting_wizard(
+    qtbot: QtBot, server: Harness, session: WizardSession
+) -> tuple[RenewalWizard, RequestPage]:
+    """Logged on, at R-6, with the request waiting for approval (the server asks for it)."""
+    log_on(server, session)
+    wizard = open_at(qtbot, session, PageId.REQUEST)
+    page = request_page(wizard)
+    waiting = page.stages.lines[RenewalStage.WAITING_FOR_APPROVAL.value]
+    qtbot.waitUntil(lambda: waiting.mood is Mood.WORKING, timeout=WAIT)
+    return wizard, page
+
+
 def test_request_waits_for_approval_visibly(
     qtbot: QtBot,
     server_factory: Callable[..., Harness],
@@ -233,11 +245,8 @@ def test_request_waits_for_approval_visibly(
 ) -> None:
     server = server_factory(enroll_requires_approval=True, approval_retry_after_seconds=1)
     session = session_for(server)
-    log_on(server, session)
-    wizard = open_at(qtbot, session, PageId.REQUEST)
-    page = request_page(wizard)
+    wizard, page = waiting_wizard(qtbot, server, session)
     waiting = page.stages.lines[RenewalStage.WAITING_FOR_APPROVAL.value]
-    qtbot.waitUntil(lambda: waiting.mood is Mood.WORKING, timeout=WAIT)
     assert "asking again in 1 s" in waiting.text.text()
     assert page.stop_button.isEnabled()
     assert "waiting" in page.stop_button.text()
@@ -258,11 +267,8 @@ def test_stop_while_waiting_keeps_the_request_for_try_again(
 ) -> None:
     server = server_factory(enroll_requires_approval=True, approval_retry_after_seconds=1)
     session = session_for(server)
-    log_on(server, session)
-    wizard = open_at(qtbot, session, PageId.REQUEST)
-    page = request_page(wizard)
+    wizard, page = waiting_wizard(qtbot, server, session)
     waiting = page.stages.lines[RenewalStage.WAITING_FOR_APPROVAL.value]
-    qtbot.waitUntil(lambda: waiting.mood is Mood.WORKING, timeout=WAIT)
     page.stop_button.click()
     qtbot.waitUntil(lambda: page.errors.isVisible(), timeout=WAIT)
     assert page.errors.error is not None

@@ -251,5 +251,7 @@ def run_gui(
         return qt_app.exec()
     finally:
         tasks.wait_all()
+        if desktop.session.source.built:  # the kept-alive connections to the service
+            desktop.session.app.close()
         if desktop.environment is not None:
             desktop.environment.close()

@@ -364,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
         tasks.wait_all()
         for window in QApplication.topLevelWidgets():
             window.close()
+        if desktop.session.source.built:
+            desktop.session.app.close()
         if desktop.environment is not None:
             desktop.environment.close()
     for path in walk.saved:
