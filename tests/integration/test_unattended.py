@@ -162,6 +162,7 @@ def test_unattended_renewal_never_runs_where_the_store_needs_elevation(
     epoc = server.add_account()
     credentials = PinCredentials(epoc, SecretStr(server.issue_pin(epoc)))
     app.renewal.renew(RenewalRequest(epoc, credentials=credentials))
+    app.close()  # its kept-alive connection, before the server stops
     before = server.db_snapshot()
     monkeypatch.setattr(app.store, "needs_elevation", lambda: True)  # a store we cannot write
     with pytest.raises(EcmtError) as raised:
