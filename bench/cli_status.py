@@ -69,19 +69,32 @@ def one_certificate(store: Path, state: Path) -> None:
         harness.thread.stop()
 
 
-def importtime(argv: list[str], env: dict[str, str], top: int = 16) -> list[tuple[str, float]]:
+def importtime(argv: list[str], env: dict[str, str], top: int = 6) -> list[tuple[str, float]]:
+    """The slowest top-level imports of one run, each followed by its own three slowest
+    (indented): `-X importtime` lists an import's children just before it."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", *argv], env=env, capture_output=True, check=True
     )
-    rows: list[tuple[str, float]] = []
+    groups: list[tuple[str, float, list[tuple[str, float]]]] = []
+    children: list[tuple[str, float]] = []
     for line in done.stderr.decode().splitlines():
         if not line.startswith("import time:") or line.count("|") != 2:
             continue
         _, cumulative, name = line.split("|")
+        if not cumulative.strip().isdigit():
+            continue
         depth = (len(name) - len(name.lstrip(" ")) - 1) // 2
-        if cumulative.strip().isdigit() and depth <= 1:  # top-level and what they import
-            rows.append(("  " * depth + name.strip(), int(cumulative) / 1000))
-    return sorted(rows, key=lambda r: -r[1])[:top]
+        ms = int(cumulative) / 1000
+        if depth == 1:
+            children.append((name.strip(), ms))
+        elif depth == 0:
+            groups.append((name.strip(), ms, sorted(children, key=lambda c: -c[1])[:3]))
+            children = []
+    rows: list[tuple[str, float]] = []
+    for name, ms, kids in sorted(groups, key=lambda g: -g[1])[:top]:
+        rows.append((name, ms))
+        rows += [("  " + kid, kid_ms) for kid, kid_ms in kids]
+    return rows
 
 
 def main() -> int:

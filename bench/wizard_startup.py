@@ -50,7 +50,9 @@ def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
         if Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
             continue
         proc = subprocess.Popen(
-            ["Xvfb", display, "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+            # -noreset: X servers reset when their last client leaves, and a client that
+            # connects during the reset is refused; the polling below comes and goes
+            ["Xvfb", display, "-screen", "0", "1280x1024x24", "-nolisten", "tcp", "-noreset"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

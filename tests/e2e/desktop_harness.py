@@ -181,7 +181,10 @@ class VirtualDesktop:
             if Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
                 continue
             process = subprocess.Popen(
-                ["Xvfb", f":{number}", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
+                [
+                    *("Xvfb", f":{number}", "-screen", "0", f"{width}x{height}x24"),
+                    *("-nolisten", "tcp", "-noreset"),  # no reset when the last client goes
+                ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
