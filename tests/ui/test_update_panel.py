@@ -149,3 +149,40 @@ def test_r2_refuses_a_package_that_is_not_the_announced_one(
     assert list((tmp_path / "temp").iterdir()) == []  # the file was deleted
     assert next_enabled(wizard)  # an offer: the user may still carry on
     assert panel.start.isEnabled()
+
+
+def test_the_overview_offers_the_same_download(qtbot, server, keyed, tmp_path, launcher):
+    """The overview (what opens when nothing needs renewing) checks the signed manifest
+    too, says that a newer version exists, and installs it the way R-2 does."""
+    from ecmt.ui.overview import OverviewWindow
+
+    package = os.urandom(150_000)
+    digest = publish(server, tmp_path, keyed.app.release.platform, package)
+    window = OverviewWindow(keyed, lambda: None)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(window.update_row.isVisible, timeout=WAIT)
+    assert window.update_note.text.text() == "A newer version, 999.0.0, is available."
+    panel = window.update_panel
+    qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
+    assert not window.renew_button.isEnabled()  # no renewal while the package comes
+    qtbot.waitUntil(lambda: bool(launcher.packages), timeout=WAIT)
+    (got,) = launcher.packages
+    assert got.artifact.sha256 == digest
+    assert launcher.quits == 1
+    got.discard()
+
+
+def test_the_overview_says_nothing_when_this_is_the_newest_version(
+    qtbot, server, keyed, tmp_path, launcher
+):
+    from ecmt.ui.overview import OverviewWindow
+    from support import publish_release
+
+    publish_release(server, 1, __version__, __version__)
+    window = OverviewWindow(keyed, lambda: None)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.release is not None, timeout=WAIT)
+    assert window.release.verdict == "fine"
+    assert not window.update_row.isVisible()

@@ -51,6 +51,7 @@ from .details import (
 )
 from .reminders import REMIND_HELP, REMIND_NAME, REMIND_TEXT
 from .session import WizardSession
+from .update_panel import UpdatePanel
 from .widgets import (
     ErrorPanel,
     Mood,
@@ -168,6 +169,7 @@ class OverviewWindow(QMainWindow):
         self.errors = ErrorPanel()
         self.errors.retry.clicked.connect(self.refresh)
         layout.addWidget(self.errors)
+        self._add_update_row(layout)
 
         row = QHBoxLayout()
         self.renew_button = button("&Renew…", "Renew the certificate", self.renew)
@@ -286,6 +288,59 @@ class OverviewWindow(QMainWindow):
 
     # --- loading ---------------------------------------------------------------------
 
+    # --- a newer version -------------------------------------------------------------
+
+    def _add_update_row(self, layout: QVBoxLayout) -> None:
+        """Shown when the signed release manifest offers (or requires) a newer version
+        with a package for this computer: the same download as R-2's."""
+        self.update_row = QWidget()
+        rows = QVBoxLayout(self.update_row)
+        rows.setContentsMargins(0, 0, 0, 0)
+        self.update_note = StatusLine()
+        self.update_panel = UpdatePanel(OverviewHost(self))
+        rows.addWidget(self.update_note)
+        rows.addWidget(self.update_panel)
+        self.update_row.hide()
+        layout.addWidget(self.update_row)
+        self._release_checked = False
+        self.release: object | None = None  # the verified decision, once it is known
+
+    def _check_release(self) -> None:
+        """Once a window: the service's signed manifest, off the GUI thread. Unreachable
+        or unverified only means no offer here (R-2 and Check my connection explain)."""
+        if self._release_checked:
+            return
+        self._release_checked = True
+        session = self.session
+
+        def work(_report: object, _cancel: object) -> object:
+            from .pages.version import check_release
+
+            return check_release(session.app)
+
+        tasks.start(work, self._release_known, lambda error: None)
+
+    def _release_known(self, decision: object) -> None:
+        from ..services.release import ReleaseDecision
+
+        self.release = decision
+        if not isinstance(decision, ReleaseDecision) or decision.verdict == "fine":
+            return
+        self.update_panel.offer(decision)
+        if self.update_panel.isHidden():  # no package for this computer: R-2 says more
+            return
+        if decision.verdict == "offer":
+            words = f"A newer version, {decision.latest_version}, is available."
+            mood = Mood.OK
+        else:
+            words = (
+                f"This version ({decision.running_version}) is too old to renew "
+                f"certificates: install version {decision.latest_version}."
+            )
+            mood = Mood.WARNING
+        self.update_note.set(words, mood)
+        self.update_row.show()
+
     # --- reminders -------------------------------------------------------------------
 
     def _add_reminder_row(self, layout: QVBoxLayout, session: WizardSession) -> None:
@@ -361,6 +416,7 @@ class OverviewWindow(QMainWindow):
     def refresh(self) -> None:
         """Read the store again, off the GUI thread; a later refresh wins over an earlier."""
         self._look_up_reminders()
+        self._check_release()
         self._generation += 1
         generation = self._generation
         session = self.session
@@ -564,3 +620,41 @@ class OverviewWindow(QMainWindow):
         else:
             self.close()
             QApplication.closeAllWindows()
+
+
+class OverviewHost:
+    """The overview as the update panel's host: its tasks and its error panel."""
+
+    def __init__(self, window: OverviewWindow) -> None:
+        self.window = window
+        self.session = window.session
+        self.task: tasks.Task | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self.task is not None
+
+    def run(
+        self,
+        work: Callable[..., Any],
+        on_success: Callable[[Any], None],
+        on_progress: Callable[[Any], None] | None = None,
+        on_failure: Callable[[EcmtError], None] | None = None,
+    ) -> object:
+        def done(result: Any) -> None:
+            self.task = None
+            on_success(result)
+
+        def failed(error: EcmtError) -> None:
+            self.task = None
+            self.session.last_error = error
+            (on_failure or self.show_error)(error)
+
+        self.task = tasks.start(work, done, failed, on_progress)
+        return self.task
+
+    def show_error(self, error: EcmtError) -> None:
+        self.window.errors.show_error(error, "The new version was not installed.")
+
+    def hold(self, held: bool) -> None:
+        self.window.renew_button.setEnabled(not held)  # no renewal while the package comes

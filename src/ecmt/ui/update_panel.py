@@ -1,9 +1,10 @@
-"""R-2's "Download and install version X": the package the signed manifest names for this
-computer, downloaded off the GUI thread with a progress bar, checked (services/update.py),
-then handed to the operating system's installer.
+""" "Download and install version X", on R-2 and in the overview: the package the signed
+manifest names for this computer, downloaded off the GUI thread with a progress bar,
+checked (services/update.py), then handed to the operating system's installer.
 
-The page keeps its own wording for the decision; this panel adds the one button and
-says what happened to the package. Failures land in the page's error panel, with codes.
+The window keeps its own wording for the decision; this panel adds the one button and
+says what happened to the package. Failures land in the window's error panel, with codes.
+The window is reached through a small `UpdateHost`: R-2's page, or the overview.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QProgressBar, QVBoxLayout, QWidget
@@ -23,6 +24,29 @@ if TYPE_CHECKING:
     from ..services.release import ReleaseDecision
     from ..services.update import LaunchResult, UpdatePackage
     from .pages.base import StepPage
+    from .session import WizardSession
+
+
+class UpdateHost(Protocol):
+    """What the panel needs of the window it sits in."""
+
+    session: WizardSession
+
+    @property
+    def busy(self) -> bool: ...
+
+    def run(
+        self,
+        work: Callable[..., Any],
+        on_success: Callable[[Any], None],
+        on_progress: Callable[[Any], None] | None = None,
+        on_failure: Callable[[EcmtError], None] | None = None,
+    ) -> object: ...
+
+    def show_error(self, error: EcmtError) -> None: ...
+
+    def hold(self, held: bool) -> None:
+        """While the package is on its way, the window does not move on (R-2: no Next)."""
 
 
 def fetch_and_check(
@@ -47,12 +71,37 @@ def launch(package: UpdatePackage) -> LaunchResult:
     return launch_update(package)
 
 
-class UpdatePanel(QWidget):
+class PageHost:
+    """R-2 as the panel's host: Next waits while the package is on its way."""
+
     def __init__(self, page: StepPage) -> None:
-        super().__init__()
         self.page = page
+        self.session = page.session
+        self._was_complete = False
+
+    @property
+    def busy(self) -> bool:
+        return self.page.busy
+
+    def run(self, *args: Any) -> object:
+        return self.page.run(*args)
+
+    def show_error(self, error: EcmtError) -> None:
+        self.page.show_error(error)
+
+    def hold(self, held: bool) -> None:
+        if held:
+            self._was_complete = self.page.complete
+            self.page.complete = False
+        else:
+            self.page.complete = self._was_complete
+
+
+class UpdatePanel(QWidget):
+    def __init__(self, host: UpdateHost) -> None:
+        super().__init__()
+        self.host = host
         self.decision: ReleaseDecision | None = None
-        self.was_complete = False
         self.start = button("Download and &install", "Download and install", self.download)
         self.bar = QProgressBar()
         self.bar.setAccessibleName("Download progress")
@@ -79,17 +128,16 @@ class UpdatePanel(QWidget):
 
     def download(self) -> None:
         decision = self.decision
-        if decision is None or self.page.busy:
+        if decision is None or self.host.busy:
             return
-        self.was_complete = self.page.complete
-        self.page.complete = False  # no Next while the package is on its way
+        self.host.hold(True)
         self.start.setEnabled(False)
         self.bar.setRange(0, 0)
         self.bar.show()
         self.outcome.set("Downloading the new version…", Mood.WORKING)
         self.outcome.show()
-        settings = self.page.session.app.settings
-        self.page.run(
+        settings = self.host.session.app.settings
+        self.host.run(
             lambda report, cancel: fetch_and_check(decision, settings, report, cancel),
             self._downloaded,
             self._progress,
@@ -107,8 +155,8 @@ class UpdatePanel(QWidget):
         self.bar.hide()
         self.outcome.set("The new version was not installed.", Mood.PROBLEM)
         self.start.setEnabled(True)
-        self.page.show_error(error)
-        self.page.complete = self.was_complete
+        self.host.show_error(error)
+        self.host.hold(False)
 
     def _downloaded(self, package: UpdatePackage) -> None:
         from ..services.update import LaunchOutcome
@@ -128,7 +176,7 @@ class UpdatePanel(QWidget):
             QApplication.quit()
             return
         self.start.setEnabled(True)
-        self.page.complete = self.was_complete
+        self.host.hold(False)
         if result.outcome is LaunchOutcome.OPENED:
             self.outcome.set(
                 "The new version is open in Finder. Drag Certificate Manager to Applications, "

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QPlainTextEdit
 
 from ...domain.errors import EcmtError, ErrorCode
 from ..session import WizardSession
-from ..update_panel import UpdatePanel
+from ..update_panel import PageHost, UpdatePanel
 from ..widgets import Mood, StatusLine, button, label, scrolling, take_spare_height
 from .base import PageId, StepPage
 
@@ -73,7 +73,7 @@ class VersionPage(StepPage):
         for widget in (self.status, self.advice, self.download):
             content.addWidget(widget)
         content.setAlignment(self.download, Qt.AlignmentFlag.AlignLeft)
-        self.update_panel = UpdatePanel(self)  # Download and install version X
+        self.update_panel = UpdatePanel(PageHost(self))  # Download and install version X
         content.addWidget(self.update_panel)
         content.addLayout(self.facts)
         content.addWidget(self.notes_label)
