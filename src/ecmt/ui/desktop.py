@@ -100,6 +100,7 @@ class Desktop:
     walks: int = 0
     quit_app: Callable[[], None] = field(default=lambda: QApplication.quit())
     quitting: bool = False
+    first_wizard: RenewalWizard | None = None  # opened at start, before the store was read
 
     def show_first_window(self) -> None:
         """The overview when, last time, nothing needed doing and still does not; else
@@ -107,7 +108,7 @@ class Desktop:
         if first_window.overview_first(self.start.state_dir, self.start.store):
             window: QWidget = self.open_overview()
         else:
-            window = self.open_wizard()
+            window = self.first_wizard = self.open_wizard()
         FirstPaint(window).then(self.check_first_window)
 
     def check_first_window(self) -> None:
@@ -127,10 +128,11 @@ class Desktop:
         """Nothing to renew after all: the overview instead of an untouched wizard."""
         from datetime import UTC, datetime
 
-        wizard = self.wizard
+        wizard, self.first_wizard = self.first_wizard, None  # only the start's own guess
         if due is None or due <= datetime.now(UTC) or wizard is None or not wizard.untouched():
             return
-        wizard.close_untouched()
+        if wizard is self.wizard:  # not one the user opened since, with Renew…
+            wizard.close_untouched()
 
     def open_wizard(self) -> RenewalWizard:
         """A new walk, or the one already open brought to the front."""
