@@ -376,11 +376,11 @@ def test_keyboard_tab_leaves_the_table_for_the_buttons(server, session, make_win
     window = make_window(session)
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
-    qtbot.waitUntil(window.remind.isEnabled, timeout=20_000)
+    qtbot.waitUntil(window.reminder_row.box.isEnabled, timeout=20_000)
     window.table.setFocus()
     qtbot.keyClick(window.table, Qt.Key.Key_Tab)  # in reading order: the reminder box, Renew
-    assert QApplication.focusWidget() is window.remind
-    qtbot.keyClick(window.remind, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is window.reminder_row.box
+    qtbot.keyClick(window.reminder_row.box, Qt.Key.Key_Tab)
     assert QApplication.focusWidget() is window.renew_button
 
 
@@ -391,18 +391,22 @@ def test_the_reminder_box_turns_the_daily_check_on_and_off(
     server, session, make_window, qtbot, scheduler
 ):
     window = make_window(session)
-    qtbot.waitUntil(lambda: window.remind.isEnabled(), timeout=20_000)
+    qtbot.waitUntil(lambda: window.reminder_row.box.isEnabled(), timeout=20_000)
     assert window.reminder_row.isVisible()
-    assert not window.remind.isChecked()
-    qtbot.mouseClick(window.remind, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.remind.isEnabled() and bool(scheduler.jobs), timeout=20_000)
+    assert not window.reminder_row.box.isChecked()
+    qtbot.mouseClick(window.reminder_row.box, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: window.reminder_row.box.isEnabled() and bool(scheduler.jobs), timeout=20_000
+    )
     (job,) = scheduler.jobs
     assert job.command[-2:] == ("remind", "run")
-    assert window.remind_status.text() == "A daily check is set up."
+    assert window.reminder_row.status.text() == "A daily check is set up."
     assert "Reminders are on" in window.statusBar().currentMessage()
-    qtbot.mouseClick(window.remind, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.remind.isEnabled() and not scheduler.jobs, timeout=20_000)
-    assert window.remind_status.text() == "No reminders: the daily check is off."
+    qtbot.mouseClick(window.reminder_row.box, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: window.reminder_row.box.isEnabled() and not scheduler.jobs, timeout=20_000
+    )
+    assert window.reminder_row.status.text() == "No reminders: the daily check is off."
 
 
 def test_without_a_scheduler_the_box_says_so_quietly(
@@ -412,9 +416,9 @@ def test_without_a_scheduler_the_box_says_so_quietly(
 
     scheduler.refuse = EcmtError(ErrorCode.SCHEDULER_UNAVAILABLE, "no systemd, no cron")
     window = make_window(session)
-    qtbot.waitUntil(lambda: bool(window.remind_status.text()), timeout=20_000)
-    assert not window.remind.isEnabled()
-    assert window.remind_status.text().startswith("Reminders cannot be set up here:")
+    qtbot.waitUntil(lambda: bool(window.reminder_row.status.text()), timeout=20_000)
+    assert not window.reminder_row.box.isEnabled()
+    assert window.reminder_row.status.text().startswith("Reminders cannot be set up here:")
     assert not window.errors.isVisible()  # not an error panel: nothing went wrong here
 
 

@@ -162,8 +162,8 @@ def test_the_overview_offers_the_same_download(qtbot, server, keyed, tmp_path, l
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(window.update_row.isVisible, timeout=WAIT)
-    assert window.update_note.text.text() == "A newer version, 999.0.0, is available."
-    panel = window.update_panel
+    assert window.update_row.note.text.text() == "A newer version, 999.0.0, is available."
+    panel = window.update_row.panel
     qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
     assert not window.renew_button.isEnabled()  # no renewal while the package comes
     qtbot.waitUntil(lambda: bool(launcher.packages), timeout=WAIT)
@@ -183,6 +183,6 @@ def test_the_overview_says_nothing_when_this_is_the_newest_version(
     window = OverviewWindow(keyed, lambda: None)
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitUntil(lambda: window.release is not None, timeout=WAIT)
-    assert window.release.verdict == "fine"
+    qtbot.waitUntil(lambda: window.update_row.release is not None, timeout=WAIT)
+    assert window.update_row.release.verdict == "fine"
     assert not window.update_row.isVisible()

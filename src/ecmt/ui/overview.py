@@ -18,7 +18,6 @@ from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
-    QCheckBox,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -36,8 +35,7 @@ from .. import __version__
 from ..domain.errors import EcmtError
 from ..domain.models import CertState, ClientIdentity
 from ..services.backup import BackupResult
-from ..services.schedule import Installed
-from . import reminders, tasks
+from . import tasks
 from .backup_dialog import BackupDialog
 from .dates import long_date
 from .details import (
@@ -49,9 +47,9 @@ from .details import (
     fit_height,
     keep_fitted,
 )
-from .reminders import REMIND_HELP, REMIND_NAME, REMIND_TEXT
+from .reminders import ReminderRow
 from .session import WizardSession
-from .update_panel import UpdatePanel
+from .update_panel import UpdateRow, WindowHost
 from .widgets import (
     ErrorPanel,
     Mood,
@@ -169,7 +167,14 @@ class OverviewWindow(QMainWindow):
         self.errors = ErrorPanel()
         self.errors.retry.clicked.connect(self.refresh)
         layout.addWidget(self.errors)
-        self._add_update_row(layout)
+        self.update_row = UpdateRow(
+            WindowHost(
+                session,
+                lambda error: self.errors.show_error(error, "The new version was not installed."),
+                lambda held: self.renew_button.setEnabled(not held),  # no renewal meanwhile
+            )
+        )
+        layout.addWidget(self.update_row)
 
         row = QHBoxLayout()
         self.renew_button = button("&Renew…", "Renew the certificate", self.renew)
@@ -187,7 +192,12 @@ class OverviewWindow(QMainWindow):
             "Check my &connection", "Check my connection", self.check_connection
         )
         self.connection_dialog: object | None = None
-        self._add_reminder_row(layout, session)
+        self.reminder_row = ReminderRow(
+            session,
+            lambda words: self.statusBar().showMessage(words, 15_000),
+            self._reminder_refused,
+        )
+        layout.addWidget(self.reminder_row)
         for widget in (self.renew_button, self.backup_button, self.details_button):
             row.addWidget(widget)
         row.addStretch(1)
@@ -288,135 +298,10 @@ class OverviewWindow(QMainWindow):
 
     # --- loading ---------------------------------------------------------------------
 
-    # --- a newer version -------------------------------------------------------------
-
-    def _add_update_row(self, layout: QVBoxLayout) -> None:
-        """Shown when the signed release manifest offers (or requires) a newer version
-        with a package for this computer: the same download as R-2's."""
-        self.update_row = QWidget()
-        rows = QVBoxLayout(self.update_row)
-        rows.setContentsMargins(0, 0, 0, 0)
-        self.update_note = StatusLine()
-        self.update_panel = UpdatePanel(OverviewHost(self))
-        rows.addWidget(self.update_note)
-        rows.addWidget(self.update_panel)
-        self.update_row.hide()
-        layout.addWidget(self.update_row)
-        self._release_checked = False
-        self.release: object | None = None  # the verified decision, once it is known
-
-    def _check_release(self) -> None:
-        """Once a window: the service's signed manifest, off the GUI thread. Unreachable
-        or unverified only means no offer here (R-2 and Check my connection explain)."""
-        if self._release_checked:
-            return
-        self._release_checked = True
-        session = self.session
-
-        def work(_report: object, _cancel: object) -> object:
-            from .pages.version import check_release
-
-            return check_release(session.app)
-
-        tasks.start(work, self._release_known, lambda error: None)
-
-    def _release_known(self, decision: object) -> None:
-        from ..services.release import ReleaseDecision
-
-        self.release = decision
-        if not isinstance(decision, ReleaseDecision) or decision.verdict == "fine":
-            return
-        self.update_panel.offer(decision)
-        if self.update_panel.isHidden():  # no package for this computer: R-2 says more
-            return
-        if decision.verdict == "offer":
-            words = f"A newer version, {decision.latest_version}, is available."
-            mood = Mood.OK
-        else:
-            words = (
-                f"This version ({decision.running_version}) is too old to renew "
-                f"certificates: install version {decision.latest_version}."
-            )
-            mood = Mood.WARNING
-        self.update_note.set(words, mood)
-        self.update_row.show()
-
-    # --- reminders -------------------------------------------------------------------
-
-    def _add_reminder_row(self, layout: QVBoxLayout, session: WizardSession) -> None:
-        self.remind = QCheckBox(REMIND_TEXT)
-        self.remind.setAccessibleName(REMIND_NAME)
-        self.remind.setAccessibleDescription(REMIND_HELP)
-        self.remind.setToolTip(REMIND_HELP)
-        self.remind.clicked.connect(self._remind_clicked)  # the user's clicks, not ours
-        self.remind_status = label(name="Reminders")
-        row = QHBoxLayout()
-        row.addWidget(self.remind)
-        row.addWidget(self.remind_status, 1)
-        self.reminder_row = QWidget()
-        self.reminder_row.setLayout(row)
-        row.setContentsMargins(0, 0, 0, 0)
-        self.reminder_row.setVisible(not session.demo_note)  # a demo ends when it quits
-        layout.addWidget(self.reminder_row)
-
-    def _look_up_reminders(self) -> None:
-        if self.reminder_row.isHidden():
-            return
-        session = self.session
-        reminders.run(
-            lambda: reminders.current(session.app), self._reminders_are, self._reminders_unknown
-        )
-
-    def _reminders_are(self, installed: object) -> None:
-        self.remind.setEnabled(True)
-        self.remind.setChecked(installed is not None)
-        on = isinstance(installed, Installed)
-        self.remind_status.setText("A daily check is set up." if on else "")
-        self.remind_status.setToolTip(installed.where if isinstance(installed, Installed) else "")
-
-    def _reminders_unknown(self, error: EcmtError) -> None:
-        """No scheduler to ask (or it did not answer): said quietly, not as an error."""
-        self.remind.setChecked(False)
-        self.remind.setEnabled(False)
-        self.remind_status.setText(f"Reminders cannot be set up here: {error.title}.")
-
-    def turn_reminders_on(self) -> None:
-        """After a renewal with the box ticked on the Done page."""
-        if self.reminder_row.isHidden():
-            return
-        self.remind.setChecked(True)
-        self._remind_clicked(True)
-
-    def _remind_clicked(self, on: bool) -> None:
-        session = self.session
-        self.remind.setEnabled(False)
-        self.remind_status.setText("Setting up the reminder…" if on else "Taking it away…")
-
-        def work() -> object:
-            return reminders.turn_on(session.app) if on else reminders.turn_off(session.app)
-
-        reminders.run(work, lambda result: self._reminded(on, result), self._remind_failed)
-
-    def _reminded(self, on: bool, result: object) -> None:
-        self.remind.setEnabled(True)
-        if on and isinstance(result, Installed):
-            self.remind_status.setText("A daily check is set up.")
-            self.remind_status.setToolTip(result.where)
-            self.statusBar().showMessage(reminders.said(result), 15_000)
-        else:
-            self.remind_status.setText("No reminders: the daily check is off.")
-
-    def _remind_failed(self, error: EcmtError) -> None:
-        self.remind.setEnabled(True)
-        self.remind.setChecked(False)
-        self.remind_status.setText("")
-        self.session.last_error = error
-        self.errors.show_error(error, "The reminder could not be set up.", can_retry=False)
-
     def refresh(self) -> None:
         """Read the store again, off the GUI thread; a later refresh wins over an earlier."""
-        self._look_up_reminders()
-        self._check_release()
+        self.reminder_row.look_up()
+        self.update_row.check()
         self._generation += 1
         generation = self._generation
         session = self.session
@@ -519,6 +404,14 @@ class OverviewWindow(QMainWindow):
         """A new walk, or the open one brought to the front (the desktop decides)."""
         self.open_wizard()
 
+    def turn_reminders_on(self) -> None:
+        """After a renewal with "Remind me before it expires" ticked on the Done page."""
+        self.reminder_row.turn_on()
+
+    def _reminder_refused(self, error: EcmtError) -> None:
+        self.session.last_error = error
+        self.errors.show_error(error, "The reminder could not be set up.", can_retry=False)
+
     def set_demo_note(self, note: str) -> None:
         if self.demo_letter is not None:
             for text in self.demo_letter.findChildren(QLabel, "demoLetterText"):
@@ -620,41 +513,3 @@ class OverviewWindow(QMainWindow):
         else:
             self.close()
             QApplication.closeAllWindows()
-
-
-class OverviewHost:
-    """The overview as the update panel's host: its tasks and its error panel."""
-
-    def __init__(self, window: OverviewWindow) -> None:
-        self.window = window
-        self.session = window.session
-        self.task: tasks.Task | None = None
-
-    @property
-    def busy(self) -> bool:
-        return self.task is not None
-
-    def run(
-        self,
-        work: Callable[..., Any],
-        on_success: Callable[[Any], None],
-        on_progress: Callable[[Any], None] | None = None,
-        on_failure: Callable[[EcmtError], None] | None = None,
-    ) -> object:
-        def done(result: Any) -> None:
-            self.task = None
-            on_success(result)
-
-        def failed(error: EcmtError) -> None:
-            self.task = None
-            self.session.last_error = error
-            (on_failure or self.show_error)(error)
-
-        self.task = tasks.start(work, done, failed, on_progress)
-        return self.task
-
-    def show_error(self, error: EcmtError) -> None:
-        self.window.errors.show_error(error, "The new version was not installed.")
-
-    def hold(self, held: bool) -> None:
-        self.window.renew_button.setEnabled(not held)  # no renewal while the package comes

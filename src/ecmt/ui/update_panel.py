@@ -194,3 +194,106 @@ class UpdatePanel(QWidget):
                 "Install it with your system's package tools, or ask your IT.",
                 Mood.OK,
             )
+
+
+class WindowHost:
+    """A window other than R-2 as the panel's host: its own task, its error panel, and
+    what must wait while the package comes."""
+
+    def __init__(
+        self,
+        session: WizardSession,
+        show_error: Callable[[EcmtError], None],
+        hold: Callable[[bool], None],
+    ) -> None:
+        self.session = session
+        self._show_error = show_error
+        self._hold = hold
+        self.task: object | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self.task is not None
+
+    def run(
+        self,
+        work: Callable[..., Any],
+        on_success: Callable[[Any], None],
+        on_progress: Callable[[Any], None] | None = None,
+        on_failure: Callable[[EcmtError], None] | None = None,
+    ) -> object:
+        from . import tasks
+
+        def done(result: Any) -> None:
+            self.task = None
+            on_success(result)
+
+        def failed(error: EcmtError) -> None:
+            self.task = None
+            self.session.last_error = error
+            (on_failure or self.show_error)(error)
+
+        self.task = tasks.start(work, done, failed, on_progress)
+        return self.task
+
+    def show_error(self, error: EcmtError) -> None:
+        self._show_error(error)
+
+    def hold(self, held: bool) -> None:
+        self._hold(held)
+
+
+class UpdateRow(QWidget):
+    """The overview's offer of a newer version: shown when the signed manifest offers (or
+    requires) one with a package for this computer; the same download as R-2's."""
+
+    def __init__(self, host: UpdateHost) -> None:
+        super().__init__()
+        self.session = host.session
+        self.note = StatusLine()
+        self.panel = UpdatePanel(host)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.note)
+        layout.addWidget(self.panel)
+        self.hide()
+        self.checked = False
+        self.release: object | None = None  # the verified decision, once it is known
+
+    def check(self) -> None:
+        """Once: the service's signed manifest, off the GUI thread. Unreachable or
+        unverified only means no offer here (R-2 and Check my connection explain)."""
+        if self.checked:
+            return
+        self.checked = True
+        session = self.session
+
+        def work(_report: object, _cancel: object) -> object:
+            from .pages.version import check_release
+
+            return check_release(session.app)
+
+        from . import tasks
+
+        tasks.start(work, self._known, lambda error: None)
+
+    def _known(self, decision: object) -> None:
+        from ..services.release import ReleaseDecision
+
+        self.release = decision
+        if not isinstance(decision, ReleaseDecision) or decision.verdict == "fine":
+            return
+        self.panel.offer(decision)
+        if self.panel.isHidden():  # no package for this computer: R-2 says more
+            return
+        if decision.verdict == "offer":
+            words = f"A newer version, {decision.latest_version}, is available."
+            mood = Mood.OK
+        else:
+            words = (
+                f"This version ({decision.running_version}) is too old to renew "
+                f"certificates: install version {decision.latest_version}."
+            )
+            mood = Mood.WARNING
+        self.note.set(words, mood)
+        self.show()
