@@ -42,8 +42,8 @@ from .widgets import (
     PathLabel,
     StatusLine,
     button,
+    choose_folder,
     label,
-    nearest_existing_folder,
 )
 
 MATCH = "match"
@@ -256,15 +256,7 @@ class BackupForm(QWidget):
         self.more.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     def _choose_folder(self) -> None:
-        """Start in the folder typed, or the nearest one above it that exists: a dialog
-        opened on a missing folder greys out its Choose button."""
-        start = nearest_existing_folder(Path(self.folder.text().strip() or Path.home()))
-        dialog = QFileDialog(self, "Choose a folder for the backup", str(start))
-        dialog.setFileMode(QFileDialog.FileMode.Directory)
-        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
-        dialog.fileSelected.connect(self.folder.setText)
-        dialog.open()
-        self.folder_dialog = dialog
+        self.folder_dialog = choose_folder(self, self.folder)
 
     # --- saving ----------------------------------------------------------------------
 

@@ -18,8 +18,7 @@ from PySide6.QtWidgets import (
 
 from ..domain.models import CertState
 from ..services.status import CertificateStatus
-from .dates import days_text as days_text  # where the overview window looks for it
-from .dates import long_date
+from .dates import days_text, long_date
 from .widgets import Mood, button, label
 
 STATE_WORDS: dict[CertState, tuple[Mood, str]] = {

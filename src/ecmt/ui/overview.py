@@ -37,13 +37,12 @@ from ..domain.models import CertState, ClientIdentity
 from ..services.backup import BackupResult
 from . import tasks
 from .backup_dialog import BackupDialog
-from .dates import long_date
+from .dates import days_text, long_date
 from .details import (
     STATE_WORDS,
     SYMBOLS,
     CertificateRow,
     DetailsDialog,
-    days_text,
     fit_height,
     keep_fitted,
 )

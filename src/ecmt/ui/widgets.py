@@ -262,8 +262,11 @@ def fit_to_screen(window: QWidget, preferred: QSize) -> None:
 
 def choose_folder(parent: QWidget, field: QLineEdit) -> QFileDialog:
     """A folder chooser that writes into `field`; non-modal (a signal, no nested event
-    loop). The caller keeps the returned dialog alive."""
-    dialog = QFileDialog(parent, "Choose a folder for the backup", field.text())
+    loop). It starts in the folder typed, or the nearest one above it that exists: a
+    dialog opened on a missing folder greys out its Choose button. The caller keeps the
+    returned dialog alive."""
+    start = nearest_existing_folder(Path(field.text().strip() or Path.home()))
+    dialog = QFileDialog(parent, "Choose a folder for the backup", str(start))
     dialog.setFileMode(QFileDialog.FileMode.Directory)
     dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
     dialog.fileSelected.connect(field.setText)
