@@ -15,7 +15,8 @@ from client_cli import ecmt
 
 from ecmt import __version__
 from ecmt.domain.errors import ErrorCode
-from ecmt.services.doctor import Doctor, Level, release_words
+from ecmt.services.doctor import Doctor
+from ecmt.services.findings import Level, release_words
 from ecmt.services.release import ReleaseCheck
 from hostile_server import Behaviour, HostileServer
 from support import client_settings, publish_release, release_keys

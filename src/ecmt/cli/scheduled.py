@@ -262,7 +262,8 @@ _SYMBOL = {"ok": "✔", "warning": "!", "problem": "✖"}
 
 
 def run_doctor(args: argparse.Namespace, out: Output) -> int:
-    from ..services.doctor import check_connection, worst
+    from ..services.doctor import check_connection
+    from ..services.findings import worst
 
     app = _app(args)
     findings = check_connection(app)

@@ -7,8 +7,8 @@ CA that inspects HTTPS?), the clock (the service's Date header), the service its
 signed release manifest and this version's status), and the installed certificate (days
 left, issued by the service's CA). A step that fails stops the steps that depend on it.
 
-Every finding has a level (ok, warning, problem), words, and for warnings and problems a
-stable code documented in docs/helpdesk.md.
+Every finding (findings.py) has a level (ok, warning, problem), words, and for warnings
+and problems a stable code documented in docs/helpdesk.md.
 """
 
 from __future__ import annotations
@@ -22,19 +22,23 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.x509.oid import NameOID
 
 from ..config import EcmtSettings
 from ..domain.errors import EcmtError, ErrorCode
-from ..domain.models import CertState
 from ..domain.text import clean_text
-from .release import ReleaseCheck
+from .findings import (
+    Certificates,
+    Finding,
+    Level,
+    ReleaseWords,
+    certificate_findings,
+    name_of,
+    release_words,
+)
 from .status import CertificateStatus
 
 if TYPE_CHECKING:
@@ -47,30 +51,6 @@ _HOSTNAME = {62, 64}
 _UNTRUSTED = {2, 18, 19, 20, 21}
 
 
-class Level(StrEnum):
-    OK = "ok"
-    WARNING = "warning"
-    PROBLEM = "problem"
-
-
-@dataclass(frozen=True)
-class Finding:
-    check: str  # settings, proxy, dns, tcp, tls, clock, service, certificate
-    level: Level
-    words: str
-    code: ErrorCode | None = None
-    detail: str | None = None
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "check": self.check,
-            "level": self.level.value,
-            "code": self.code.value if self.code else None,
-            "words": self.words,
-            "detail": self.detail,
-        }
-
-
 @dataclass(frozen=True)
 class Hop:
     host: str
@@ -78,10 +58,6 @@ class Hop:
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
-
-
-Certificates = Callable[[], list[tuple[CertificateStatus, x509.Certificate]]]
-ReleaseWords = Callable[[bytes], Finding]
 
 
 class _Stop(Exception):
@@ -110,7 +86,7 @@ class Doctor:
         self.findings = []
         with contextlib.suppress(_Stop):
             self._path_to_service()
-        self._certificate()
+        self.findings += certificate_findings(self._certificates, self._store_name, self._cas)
         return self.findings
 
     def _add(self, finding: Finding) -> None:
@@ -492,77 +468,6 @@ class Doctor:
 
     # --- the certificate ------------------------------------------------------------------------
 
-    def _certificate(self) -> None:
-        try:
-            found = self._certificates()
-        except EcmtError as error:
-            self.findings.append(
-                Finding(
-                    "certificate",
-                    Level.PROBLEM,
-                    f"The certificates in {self._store_name} could not be read.",
-                    error.code,
-                    error.detail,
-                )
-            )
-            return
-        if not found:
-            self.findings.append(
-                Finding(
-                    "certificate",
-                    Level.WARNING,
-                    f"There is no ePractitioner certificate in {self._store_name} yet.",
-                    ErrorCode.NO_CURRENT_CERT,
-                )
-            )
-            return
-        status, certificate = found[0]
-        whose = f"{status.name} (EPOC {status.epoc or '-'})"
-        until = f"{status.not_after.day} {status.not_after:%B %Y}"
-        if status.state is CertState.EXPIRED:
-            self.findings.append(
-                Finding(
-                    "certificate",
-                    Level.PROBLEM,
-                    f"The certificate of {whose} expired on {until}.",
-                    ErrorCode.CERT_EXPIRED,
-                )
-            )
-        elif status.state is CertState.RENEWAL_DUE:
-            self.findings.append(
-                Finding(
-                    "certificate",
-                    Level.WARNING,
-                    f"The certificate of {whose} expires on {until}: {status.days_left} days "
-                    "left. Renew it now.",
-                    ErrorCode.CERT_RENEWAL_DUE,
-                )
-            )
-        else:
-            self.findings.append(
-                Finding(
-                    "certificate",
-                    Level.OK,
-                    f"The certificate of {whose} is in {self._store_name}, valid until "
-                    f"{until}: {status.days_left} days left.",
-                )
-            )
-        if self._cas is not None and not issued_by_any(certificate, self._cas):
-            self.findings.append(
-                Finding(
-                    "certificate",
-                    Level.WARNING,
-                    f'The certificate of {whose} was issued by "{name_of(certificate.issuer)}", '
-                    "which is not one of the service's authorities: it cannot be used with "
-                    "this service.",
-                    ErrorCode.CERT_WRONG_CA,
-                )
-            )
-        elif self._cas is not None:
-            self.findings.append(
-                Finding("certificate", Level.OK, "It was issued by the service's authority.")
-            )
-
 
 def _read_status(sock: socket.socket) -> tuple[int, str]:
     head = b""
@@ -580,23 +485,6 @@ def _read_status(sock: socket.socket) -> tuple[int, str]:
     return int(parts[1]), clean_text(parts[2] if len(parts) > 2 else "", 80)
 
 
-def name_of(name: x509.Name) -> str:
-    """A CA's name as people read it: its common name, else the whole name."""
-    common = name.get_attributes_for_oid(NameOID.COMMON_NAME)
-    text = str(common[0].value) if common else name.rfc4514_string()
-    return clean_text(text, 120)
-
-
-def issued_by_any(certificate: x509.Certificate, cas: list[x509.Certificate]) -> bool:
-    for ca in cas:
-        try:
-            certificate.verify_directly_issued_by(ca)
-        except (ValueError, TypeError, InvalidSignature):
-            continue
-        return True
-    return False
-
-
 def _span(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     if minutes < 120:
@@ -605,47 +493,6 @@ def _span(delta: timedelta) -> str:
     if hours < 48:
         return f"{hours} hours"
     return f"{hours // 24} days"
-
-
-def worst(findings: list[Finding]) -> Finding | None:
-    """The first problem, else None: what decides the exit status."""
-    return next((f for f in findings if f.level is Level.PROBLEM), None)
-
-
-def release_words(check: ReleaseCheck) -> ReleaseWords:
-    """The service finding from the release manifest: verified, and this version's status."""
-
-    def words(manifest: bytes) -> Finding:
-        try:
-            decision = check.evaluate(manifest)
-        except EcmtError as error:
-            return Finding(
-                "service",
-                Level.WARNING,
-                "The service answered, but its release information could not be trusted: "
-                f"{error.title.lower()}.",
-                error.code,
-                error.detail,
-            )
-        signed = "The service answered; its release information is signed by a trusted key."
-        running, latest = decision.running_version, decision.latest_version
-        if decision.verdict == "block":
-            return Finding(
-                "service",
-                Level.PROBLEM,
-                f"{signed} This version ({running}) is too old: {decision.minimum_version} or "
-                f"newer is needed, from {decision.install_page}.",
-                ErrorCode.RELEASE_BLOCKED,
-            )
-        if decision.verdict == "offer":
-            return Finding(
-                "service",
-                Level.OK,
-                f"{signed} A newer version, {latest}, is available (this is {running}).",
-            )
-        return Finding("service", Level.OK, f"{signed} This version ({running}) is up to date.")
-
-    return words
 
 
 def check_connection(app: App) -> list[Finding]:

@@ -20,7 +20,7 @@ from .widgets import Mood, StatusLine, button, label, scrolling
 
 if TYPE_CHECKING:
     from ..app import App
-    from ..services.doctor import Finding
+    from ..services.findings import Finding
 
 _MOODS = {"ok": Mood.OK, "warning": Mood.WARNING, "problem": Mood.PROBLEM}
 _SYMBOLS = {"ok": "✔", "warning": "!", "problem": "✖"}
